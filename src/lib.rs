@@ -1,0 +1,2 @@
+//! rsipvsadm: a drop-in compatible replacement for ipvsadm.
+pub mod cli;

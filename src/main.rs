@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(rsipvsadm::cli::run());
+}
