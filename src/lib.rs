@@ -1,2 +1,15 @@
-//! rsipvsadm: a drop-in compatible replacement for ipvsadm.
+//! rsipvsadm: a drop-in compatible replacement for ipvsadm, speaking the kernel's IPVS
+//! generic netlink family directly.
+//!
+//! Layers: [`model`] (what IPVS holds), [`netlink`] (the protocol and the socket),
+//! [`ipvs`] (the typed client over one socket), [`cli`] (ipvsadm's command line).
+
 pub mod cli;
+pub mod error;
+pub mod ipvs;
+pub mod model;
+pub mod netlink;
+
+pub use error::{Error, Result};
+pub use ipvs::Ipvs;
+pub use netlink::codec::Request;

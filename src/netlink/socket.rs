@@ -1,0 +1,338 @@
+//! One generic netlink socket: family resolution, acknowledged requests, dumps that span
+//! many datagrams, and batches of many requests per `sendmsg()`.
+//!
+//! Batches rely on two kernel facts (see shared/kernel-genl.md §4): the kernel processes a
+//! whole `sendmsg()` synchronously before it returns, and a failing message always gets an
+//! error reply, acked or not. So only the last message of a batch asks for an ACK; once its
+//! reply is read, every error of the batch has been read too, and a missing reply means the
+//! kernel stopped early.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+use neli::consts::socket::{Msg, NlFamily};
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+use nix::errno::Errno;
+
+use super::ctrl::{CTRL_CMD_GETFAMILY, CTRL_VERSION, CtrlAttr, GENL_ID_CTRL};
+use super::message::{
+    GenlMessage, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_HDRLEN, NlMsgIter,
+    Reply,
+};
+use super::nla::{Nla, ParseNla};
+use crate::error::{Error, Result};
+
+/// Larger than the 32 KiB dump chunks the kernel builds for a primed socket.
+const RECV_BUF_LEN: usize = 64 * 1024;
+/// Ceilings asked for with the FORCE options; the kernel doubles them. Memory is only
+/// used while replies are queued.
+const SEND_BUF_WANTED: usize = 4 << 20;
+const RECV_BUF_WANTED: usize = 8 << 20;
+/// Receive-buffer cost budgeted per reply a batch may get back (an error costs ~800 bytes).
+const RECV_COST_PER_REPLY: usize = 2048;
+/// Upper bound of messages per `sendmsg()`, to keep each kernel pass short.
+const MAX_BATCH_MESSAGES: usize = 8192;
+const MAX_DUMP_ATTEMPTS: u32 = 10;
+
+/// A generic netlink socket bound to the network namespace it was created in.
+pub struct GenlSocket {
+    sock: NlSocket,
+    seq: u32,
+    rx: Vec<u8>,
+    max_batch_bytes: usize,
+    max_batch_messages: usize,
+}
+
+impl GenlSocket {
+    pub fn connect() -> Result<Self> {
+        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())?;
+        let fd = sock.as_raw_fd();
+        // Errors come back with the request header only, and never-used extended acks are
+        // free; both options may be missing on old kernels, which only costs bytes.
+        let _ = set_int_opt(fd, libc::SOL_NETLINK, libc::NETLINK_CAP_ACK, 1);
+        let _ = set_int_opt(fd, libc::SOL_NETLINK, libc::NETLINK_EXT_ACK, 1);
+        let sndbuf = grow_buffer(fd, libc::SO_SNDBUFFORCE, libc::SO_SNDBUF, SEND_BUF_WANTED)?;
+        let rcvbuf = grow_buffer(fd, libc::SO_RCVBUFFORCE, libc::SO_RCVBUF, RECV_BUF_WANTED)?;
+        Ok(GenlSocket {
+            sock,
+            seq: 1,
+            rx: vec![0; RECV_BUF_LEN],
+            // netlink_sendmsg() refuses more than sk_sndbuf - 32 bytes.
+            max_batch_bytes: sndbuf.saturating_sub(4096).max(4096),
+            max_batch_messages: (rcvbuf / RECV_COST_PER_REPLY).clamp(1, MAX_BATCH_MESSAGES),
+        })
+    }
+
+    /// Caps the messages per `sendmsg()` (the default follows the receive buffer).
+    pub fn limit_batch_messages(&mut self, messages: usize) {
+        self.max_batch_messages = messages.clamp(1, self.max_batch_messages);
+    }
+
+    /// Looks a family up by name; `None` when the kernel does not know it.
+    pub fn resolve_family(&mut self, name: &str) -> Result<Option<u16>> {
+        let msg = GenlMessage::new(
+            CTRL_CMD_GETFAMILY,
+            CTRL_VERSION,
+            vec![CtrlAttr::FamilyName(name.to_string())],
+        );
+        let replies = match self.request::<_, CtrlAttr>(GENL_ID_CTRL, &msg) {
+            Ok(replies) => replies,
+            Err(Error::Kernel(Errno::ENOENT)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let id = replies
+            .iter()
+            .flat_map(|reply| &reply.attrs)
+            .find_map(|attr| match attr {
+                CtrlAttr::FamilyId(id) => Some(*id),
+                _ => None,
+            });
+        Ok(Some(id.ok_or_else(|| {
+            super::DecodeError::new("CTRL_CMD_GETFAMILY reply without a family id")
+        })?))
+    }
+
+    fn next_seq(&mut self, count: u32) -> u32 {
+        let seq = self.seq;
+        self.seq = self.seq.wrapping_add(count);
+        seq
+    }
+
+    fn send(&self, buf: &[u8]) -> Result<()> {
+        let sent = self.sock.send(buf, Msg::empty())?;
+        if sent != buf.len() {
+            return Err(Error::Io(io::Error::other(format!(
+                "netlink sendmsg sent {sent} of {} bytes",
+                buf.len()
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Receives one datagram into `self.rx`; `None` if non-blocking and nothing is queued.
+    fn recv(&mut self, nonblocking: bool) -> Result<Option<usize>> {
+        let mut flags = Msg::TRUNC;
+        if nonblocking {
+            flags |= Msg::DONTWAIT;
+        }
+        loop {
+            return match self.sock.recv(&mut self.rx[..], flags) {
+                Ok((len, _)) if len > self.rx.len() => Err(Error::Io(io::Error::other(format!(
+                    "netlink reply of {len} bytes does not fit the receive buffer"
+                )))),
+                Ok((len, _)) => Ok(Some(len)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Err(Error::RepliesLost),
+                Err(e) => Err(Error::Io(e)),
+            };
+        }
+    }
+
+    fn recv_blocking(&mut self) -> Result<usize> {
+        Ok(self
+            .recv(false)?
+            .expect("a blocking recv returns data or an error"))
+    }
+
+    /// Sends one request with NLM_F_ACK and returns its data replies, or the kernel's errno.
+    pub fn request<A: Nla, R: ParseNla>(
+        &mut self,
+        family: u16,
+        msg: &GenlMessage<A>,
+    ) -> Result<Vec<GenlMessage<R>>> {
+        let seq = self.next_seq(1);
+        let mut buf = Vec::with_capacity(256);
+        msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_ACK, seq);
+        self.send(&buf)?;
+        let mut replies = Vec::new();
+        loop {
+            let len = self.recv_blocking()?;
+            for raw in NlMsgIter::new(&self.rx[..len]) {
+                let raw = raw?;
+                if raw.seq != seq {
+                    continue; // a late reply to an earlier, abandoned request
+                }
+                match Reply::classify(raw)? {
+                    Reply::Data(data) => replies.push(GenlMessage::parse(data.payload)?),
+                    Reply::Ack { .. } | Reply::Done { .. } => return Ok(replies),
+                    Reply::Error { errno, .. } => {
+                        return Err(Error::Kernel(Errno::from_raw(errno)));
+                    }
+                    Reply::Ignored => {}
+                }
+            }
+        }
+    }
+
+    /// Runs a dump and maps each entry through `f`. A dump the kernel marks as interrupted
+    /// (NLM_F_DUMP_INTR) is started again. The dump is always read to its end, even after
+    /// an error, so that the socket can start another one.
+    pub fn dump<A: Nla, R: ParseNla, T>(
+        &mut self,
+        family: u16,
+        msg: &GenlMessage<A>,
+        mut f: impl FnMut(GenlMessage<R>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut buf = Vec::with_capacity(256);
+        for _ in 0..MAX_DUMP_ATTEMPTS {
+            let seq = self.next_seq(1);
+            buf.clear();
+            msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_DUMP, seq);
+            self.send(&buf)?;
+            let mut entries = Vec::new();
+            let mut failure: Option<Error> = None;
+            let mut interrupted = false;
+            'dump: loop {
+                let len = self.recv_blocking()?;
+                for raw in NlMsgIter::new(&self.rx[..len]) {
+                    let raw = raw?;
+                    if raw.seq != seq {
+                        continue;
+                    }
+                    interrupted |= raw.flags & NLM_F_DUMP_INTR != 0;
+                    match Reply::classify(raw)? {
+                        Reply::Data(data) if failure.is_none() => {
+                            match GenlMessage::parse(data.payload)
+                                .map_err(Error::from)
+                                .and_then(&mut f)
+                            {
+                                Ok(entry) => entries.push(entry),
+                                Err(e) => failure = Some(e),
+                            }
+                        }
+                        Reply::Data(_) | Reply::Ignored => {}
+                        Reply::Done { .. } | Reply::Ack { .. } => break 'dump,
+                        Reply::Error { errno, .. } => {
+                            // A dump that failed to start has nothing more to read.
+                            return Err(failure.unwrap_or(Error::Kernel(Errno::from_raw(errno))));
+                        }
+                    }
+                }
+            }
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if !interrupted {
+                return Ok(entries);
+            }
+        }
+        Err(Error::DumpInterrupted(MAX_DUMP_ATTEMPTS))
+    }
+
+    /// Sends many requests, as few `sendmsg()` calls as the buffers allow, and returns
+    /// each request's outcome in order: `None` for success, or the kernel's errno.
+    pub fn batch<A: Nla>(
+        &mut self,
+        family: u16,
+        msgs: &[GenlMessage<A>],
+    ) -> Result<Vec<Option<Errno>>> {
+        let mut outcomes = vec![None; msgs.len()];
+        let mut buf = Vec::new();
+        let mut start = 0;
+        while start < msgs.len() {
+            buf.clear();
+            let base = self.seq;
+            let mut end = start;
+            let mut last_at = 0;
+            while end < msgs.len() && end - start < self.max_batch_messages {
+                let at = buf.len();
+                let seq = base.wrapping_add((end - start) as u32);
+                msgs[end].emit(&mut buf, family, NLM_F_REQUEST, seq);
+                if buf.len() > self.max_batch_bytes && end > start {
+                    buf.truncate(at);
+                    break;
+                }
+                last_at = at;
+                end += 1;
+            }
+            let count = (end - start) as u32;
+            self.next_seq(count);
+            let last_seq = base.wrapping_add(count - 1);
+            // The last message asks for an ACK: its reply closes the batch.
+            buf[last_at + 6..last_at + 8]
+                .copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+            debug_assert!(buf.len() >= NLMSG_HDRLEN);
+            self.send(&buf)?;
+            self.collect_batch_replies(base, count, last_seq, &mut outcomes[start..end])?;
+            start = end;
+        }
+        Ok(outcomes)
+    }
+
+    fn collect_batch_replies(
+        &mut self,
+        base: u32,
+        count: u32,
+        last_seq: u32,
+        outcomes: &mut [Option<Errno>],
+    ) -> Result<()> {
+        loop {
+            // Everything is queued by the time sendmsg() returns: never wait.
+            let Some(len) = self.recv(true)? else {
+                return Err(Error::BatchIncomplete);
+            };
+            let mut closed = false;
+            for raw in NlMsgIter::new(&self.rx[..len]) {
+                let raw = raw?;
+                let index = raw.seq.wrapping_sub(base);
+                if index >= count {
+                    continue;
+                }
+                match Reply::classify(raw)? {
+                    Reply::Error { errno, .. } => {
+                        outcomes[index as usize] = Some(Errno::from_raw(errno));
+                    }
+                    Reply::Ack { .. } => {}
+                    Reply::Data(_) | Reply::Done { .. } | Reply::Ignored => continue,
+                }
+                closed |= raw.seq == last_seq;
+            }
+            if closed {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn set_int_opt(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: a plain setsockopt with a pointer to a live c_int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn get_int_opt(fd: i32, level: i32, name: i32) -> io::Result<i32> {
+    let mut value: i32 = 0;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into a live c_int.
+    let rc =
+        unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(value)
+    }
+}
+
+/// Raises a socket buffer with the FORCE option (needs CAP_NET_ADMIN, which IPVS needs
+/// anyway), else as far as the plain option allows; returns the size in effect.
+fn grow_buffer(fd: i32, force: i32, plain: i32, wanted: usize) -> io::Result<usize> {
+    let wanted = i32::try_from(wanted).unwrap_or(i32::MAX);
+    if set_int_opt(fd, libc::SOL_SOCKET, force, wanted).is_err() {
+        let _ = set_int_opt(fd, libc::SOL_SOCKET, plain, wanted);
+    }
+    Ok(get_int_opt(fd, libc::SOL_SOCKET, plain)?.max(0) as usize)
+}
