@@ -1,6 +1,7 @@
 //! The typed IPVS client: one socket per process (and per network namespace), the family
 //! resolved once, model types in and out.
 
+use std::collections::HashSet;
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
@@ -15,6 +16,9 @@ use crate::netlink::codec::{
 use crate::netlink::message::GenlMessage;
 use crate::netlink::nla::RawNla;
 use crate::netlink::socket::GenlSocket;
+
+/// How often a service dump that came back inconsistent is taken again.
+const DUMP_ATTEMPTS: u32 = 3;
 
 pub struct Ipvs {
     sock: GenlSocket,
@@ -45,12 +49,24 @@ impl Ipvs {
     }
 
     /// Every service, in the kernel's order.
+    ///
+    /// On 6.1 a service dump resumes each chunk by position in tables shared by every
+    /// namespace, so changes in another namespace during the dump can repeat or skip
+    /// entries. A dump that repeats a service is taken again; a skip cannot be seen.
     pub fn services(&mut self) -> Result<Vec<Service>> {
         let msg = ipvs_message::<CmdAttr>(IpvsCmd::GetService, vec![]);
-        self.sock.dump(self.family, &msg, |reply| {
-            let nest = service_nest(&reply.attrs).ok_or_else(|| no_reply("service nest"))?;
-            Ok(codec::parse_service(nest)?)
-        })
+        let mut attempts = 0;
+        loop {
+            let services = self.sock.dump(self.family, &msg, |reply| {
+                let nest = service_nest(&reply.attrs).ok_or_else(|| no_reply("service nest"))?;
+                Ok(codec::parse_service(nest)?)
+            })?;
+            attempts += 1;
+            let mut seen = HashSet::with_capacity(services.len());
+            if services.iter().all(|s| seen.insert(s.key)) || attempts == DUMP_ATTEMPTS {
+                return Ok(services);
+            }
+        }
     }
 
     /// One service; `Error::Kernel(ESRCH)` when there is none with that key.
@@ -97,9 +113,16 @@ impl Ipvs {
 
     /// Applies one change and waits for the kernel's answer.
     pub fn apply(&mut self, request: &Request) -> Result<()> {
-        self.sock
-            .request::<_, CmdAttr>(self.family, &request.to_message())
-            .map(drop)
+        let outcome = self.sock.batch(self.family, &[request.to_message()])?;
+        match outcome.first() {
+            Some(Some(errno)) => Err(Error::Kernel(*errno)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Caps the requests sent per `sendmsg()` in [`Ipvs::apply_batch`].
+    pub fn limit_batch_messages(&mut self, messages: usize) {
+        self.sock.limit_batch_messages(messages);
     }
 
     /// Applies many changes in order, many per `sendmsg()`. Each request is applied on its

@@ -1,11 +1,14 @@
 //! One generic netlink socket: family resolution, acknowledged requests, dumps that span
 //! many datagrams, and batches of many requests per `sendmsg()`.
 //!
-//! Batches rely on two kernel facts (see shared/kernel-genl.md §4): the kernel processes a
-//! whole `sendmsg()` synchronously before it returns, and a failing message always gets an
-//! error reply, acked or not. So only the last message of a batch asks for an ACK; once its
-//! reply is read, every error of the batch has been read too, and a missing reply means the
-//! kernel stopped early.
+//! Changes go as batches, even a single one, and rely on two kernel facts (see
+//! shared/kernel-genl.md §4): the kernel processes a whole `sendmsg()` synchronously before
+//! it returns, and a failing message always gets an error reply. So no change asks for an
+//! ACK; a sentinel `NLMSG_NOOP` with NLM_F_ACK closes the batch, and once its ACK is read
+//! every error of the batch has been read too. A missing ACK means the kernel stopped early.
+//! Acking the changes themselves would not do: a handler that returns -EINTR (6.1's
+//! stop_sync_thread() when the daemon thread never ran) gets no reply at all, and a
+//! requester waiting for one would wait forever.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -235,7 +238,6 @@ impl GenlSocket {
             buf.clear();
             let base = self.seq;
             let mut end = start;
-            let mut last_at = 0;
             while end < msgs.len() && end - start < self.max_batch_messages {
                 let at = buf.len();
                 let seq = base.wrapping_add((end - start) as u32);
@@ -244,28 +246,24 @@ impl GenlSocket {
                     buf.truncate(at);
                     break;
                 }
-                last_at = at;
                 end += 1;
             }
             let count = (end - start) as u32;
-            self.next_seq(count);
-            let last_seq = base.wrapping_add(count - 1);
-            // The last message asks for an ACK: its reply closes the batch.
-            buf[last_at + 6..last_at + 8]
-                .copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-            debug_assert!(buf.len() >= NLMSG_HDRLEN);
+            let sentinel = base.wrapping_add(count);
+            self.next_seq(count + 1);
+            emit_sentinel(&mut buf, sentinel);
             self.send(&buf)?;
-            self.collect_batch_replies(base, count, last_seq, &mut outcomes[start..end])?;
+            self.collect_batch_errors(base, count, sentinel, &mut outcomes[start..end])?;
             start = end;
         }
         Ok(outcomes)
     }
 
-    fn collect_batch_replies(
+    fn collect_batch_errors(
         &mut self,
         base: u32,
         count: u32,
-        last_seq: u32,
+        sentinel: u32,
         outcomes: &mut [Option<Errno>],
     ) -> Result<()> {
         loop {
@@ -277,23 +275,28 @@ impl GenlSocket {
             for raw in NlMsgIter::new(&self.rx[..len]) {
                 let raw = raw?;
                 let index = raw.seq.wrapping_sub(base);
-                if index >= count {
-                    continue;
-                }
                 match Reply::classify(raw)? {
-                    Reply::Error { errno, .. } => {
+                    Reply::Error { errno, .. } if index < count => {
                         outcomes[index as usize] = Some(Errno::from_raw(errno));
                     }
-                    Reply::Ack { .. } => {}
-                    Reply::Data(_) | Reply::Done { .. } | Reply::Ignored => continue,
+                    Reply::Ack { seq } if seq == sentinel => closed = true,
+                    _ => {}
                 }
-                closed |= raw.seq == last_seq;
             }
             if closed {
                 return Ok(());
             }
         }
     }
+}
+
+/// A bare `NLMSG_NOOP` asking for an ACK: the kernel acks it without dispatching it.
+fn emit_sentinel(buf: &mut Vec<u8>, seq: u32) {
+    buf.extend_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
+    buf.extend_from_slice(&(libc::NLMSG_NOOP as u16).to_ne_bytes());
+    buf.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    buf.extend_from_slice(&seq.to_ne_bytes());
+    buf.extend_from_slice(&0u32.to_ne_bytes());
 }
 
 fn set_int_opt(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> {

@@ -1,1 +1,61 @@
-//! Kernel tests: run inside the VM (tests/run), each in its own network namespace.
+//! Kernel tests: the library against a real IPVS, inside the VM (tests/run), each test in
+//! its own network namespace so they can run in parallel and never touch a host's table.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod batch;
+mod config;
+mod dests;
+mod raw_codec;
+mod services;
+
+use std::net::IpAddr;
+use std::sync::RwLock;
+
+use rsipvsadm::{Ipvs, Request};
+
+use common::in_fresh_netns;
+
+/// On 6.1, /proc/net/ip_vs walks service tables shared by every namespace and loses its
+/// place between reads when other namespaces have services; tests that read it run alone.
+static TABLES: RwLock<()> = RwLock::new(());
+
+/// Runs a test in a fresh namespace, alongside other tests.
+fn netns_test<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let _shared = TABLES.read().unwrap_or_else(|e| e.into_inner());
+    in_fresh_netns(move || {
+        let _flush = FlushOnExit;
+        f()
+    })
+}
+
+/// Runs a test in a fresh namespace while no other test has services (for /proc checks).
+fn netns_test_alone<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let _alone = TABLES.write().unwrap_or_else(|e| e.into_inner());
+    in_fresh_netns(move || {
+        let _flush = FlushOnExit;
+        f()
+    })
+}
+
+/// Empties the namespace's table when a test ends, even by a panic, so that nothing of
+/// it lingers in the shared tables while the namespace is torn down asynchronously.
+struct FlushOnExit;
+
+impl Drop for FlushOnExit {
+    fn drop(&mut self) {
+        if let Ok(mut ipvs) = Ipvs::open() {
+            let _ = ipvs.apply(&Request::Flush);
+        }
+    }
+}
+
+/// Opens IPVS in the calling thread's namespace (call it inside `in_fresh_netns`).
+fn ipvs() -> Ipvs {
+    Ipvs::open().expect("IPVS must be available in the test VM")
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("test address")
+}
