@@ -1,0 +1,60 @@
+//! What an ipvsadm command line asks for, once parsed and validated: the contract between
+//! the argv parser (`cli::args`), the runner (`cli::run`) and the output formats.
+
+use crate::model::{DaemonState, DestKey, Destination, Service, ServiceKey, SyncDaemon, Timeouts};
+
+/// One parsed, validated ipvsadm invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `-h`: print the usage text (stdout, exit 0).
+    Help,
+    /// `-v`: print the version line (stdout, exit 0).
+    Version,
+    /// `-A`: the service as it is to be sent (defaults filled in: scheduler `wlc`, ...).
+    AddService(Service),
+    /// `-E`: likewise, a full replacement.
+    EditService(Service),
+    /// `-D`.
+    DeleteService(ServiceKey),
+    /// `-C`.
+    Clear,
+    /// `-a`: the destination as it is to be sent (port forcing and defaults applied).
+    AddServer(ServiceKey, Destination),
+    /// `-e`.
+    EditServer(ServiceKey, Destination),
+    /// `-d`.
+    DeleteServer(ServiceKey, DestKey),
+    /// `-L`/`-l`/`--list`, and no arguments at all.
+    List(ListOptions),
+    /// `-Z`, one service or all.
+    Zero(Option<ServiceKey>),
+    /// `-S`.
+    Save { numeric: bool },
+    /// `-R`.
+    Restore,
+    /// `--set tcp tcpfin udp`.
+    SetTimeouts(Timeouts),
+    /// `--start-daemon` (interface defaulted to `eth0`).
+    StartDaemon(SyncDaemon),
+    /// `--stop-daemon`.
+    StopDaemon { state: DaemonState, sync_id: u32 },
+}
+
+/// The options of a listing. Which listing runs: `connection` first, else `service`,
+/// else `timeout`, else `daemon`, else the whole table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// `-t/-u/--sctp-service/-f`: list this service only.
+    pub service: Option<ServiceKey>,
+    pub numeric: bool,
+    pub connection: bool,
+    pub timeout: bool,
+    pub daemon: bool,
+    pub stats: bool,
+    pub rate: bool,
+    pub thresholds: bool,
+    pub persistent_conn: bool,
+    pub tun_info: bool,
+    pub exact: bool,
+    pub nosort: bool,
+}
