@@ -144,12 +144,11 @@ fn no_reply(what: &str) -> Error {
     )))
 }
 
-/// What ipvsadm does when the family is missing; failure shows in the second lookup.
+/// What ipvsadm does when the family is missing, to the letter (modprobe's own complaint
+/// reaches stderr as with ipvsadm); failure shows in the second lookup.
 fn load_ip_vs_module() {
-    let _ = Command::new("modprobe")
+    let _ = Command::new("/sbin/modprobe")
         .args(["--", "ip_vs"])
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .status();
 }

@@ -1,12 +1,15 @@
-//! ipvsadm's command line: argv parsing and validation, and running the parsed command.
+//! ipvsadm's command line: argv parsing and validation, running the parsed command, and
+//! the texts ipvsadm prints (usage, version, kernel error messages).
 
 pub mod args;
 pub mod command;
+pub mod errors;
+mod run;
+pub mod usage;
 
 pub use command::{Command, ListOptions};
 
-/// Placeholder until the runner lands: the command line is being built.
+/// The program: ipvsadm's behaviour for this process's argv; returns the exit status.
 pub fn run() -> i32 {
-    eprintln!("rsipvsadm: not implemented yet");
-    2
+    run::main_with_args(std::env::args_os().collect())
 }

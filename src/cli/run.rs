@@ -1,0 +1,382 @@
+//! Runs a parsed command against the kernel, printing what ipvsadm prints and returning
+//! its exit status.
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, Write};
+
+use super::args::{self, ParseError};
+use super::errors::{Operation, kernel_message};
+use super::usage::{usage, version_line};
+use super::{Command, ListOptions};
+use crate::error::Error;
+use crate::ipvs::Ipvs;
+use crate::model::{Info, ServiceKey};
+use crate::netlink::codec::Request;
+use crate::output::{self, ServiceEntry};
+
+/// Exit status of a failed kernel change (ipvsadm's `return -1` from main).
+const EXIT_KERNEL: i32 = 255;
+/// Exit status of a failed listing.
+const EXIT_LIST: i32 = 1;
+/// Exit status of validation errors and of a failed initialisation.
+const EXIT_USAGE: i32 = 2;
+
+/// The whole program: parse argv, connect, run, report.
+pub fn main_with_args(argv: Vec<OsString>) -> i32 {
+    let argv0 = argv
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ipvsadm".into());
+    let parsed = args::parse(&argv);
+    // Unlike ipvsadm, help and version need no kernel.
+    match parsed {
+        Ok(Command::Help) => return print_stdout(&usage(&argv0)),
+        Ok(Command::Version) => return print_stdout(&version_line(&argv0)),
+        _ => {}
+    }
+    // ipvsadm connects before it looks at the arguments, so an unusable IPVS wins over a
+    // bad command line.
+    let (ipvs, info) = match connect() {
+        Ok(pair) => pair,
+        Err(message) => {
+            eprint!(
+                "Can't initialize ipvs: {message}\n\
+                 Are you sure that IP Virtual Server is built in the kernel or as module?\n"
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let mut session = Session {
+        ipvs,
+        info,
+        argv0,
+        last_op: Operation::Init,
+    };
+    match parsed {
+        Ok(command) => session.execute(command),
+        Err(error) => report_parse_error(&error),
+    }
+}
+
+fn connect() -> Result<(Ipvs, Info), String> {
+    let mut ipvs = Ipvs::open().map_err(|e| init_error_text(&e))?;
+    let info = ipvs.info().map_err(|e| init_error_text(&e))?;
+    Ok((ipvs, info))
+}
+
+/// ipvsadm falls back to the old socket-option interface when the netlink family is
+/// missing, which then fails with ENOPROTOOPT.
+fn init_error_text(error: &Error) -> String {
+    match error {
+        Error::IpvsMissing => kernel_message(Operation::Init, nix::errno::Errno::ENOPROTOOPT),
+        Error::Kernel(errno) => kernel_message(Operation::Init, *errno),
+        other => other.to_string(),
+    }
+}
+
+fn report_parse_error(error: &ParseError) -> i32 {
+    eprint!("{}", error.message);
+    error.exit_code
+}
+
+fn print_stdout(text: &str) -> i32 {
+    let mut out = io::stdout().lock();
+    // A closed stdout (e.g. `| head`) is not an error worth a message.
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    0
+}
+
+/// The state ipvsadm keeps for the life of the process (and across `-R` lines).
+struct Session {
+    ipvs: Ipvs,
+    info: Info,
+    argv0: String,
+    last_op: Operation,
+}
+
+impl Session {
+    fn execute(&mut self, command: Command) -> i32 {
+        match command {
+            Command::Help => print_stdout(&usage(&self.argv0)),
+            Command::Version => print_stdout(&version_line(&self.argv0)),
+            Command::AddService(svc) => {
+                self.change(Operation::AddService, Request::AddService(svc))
+            }
+            Command::EditService(svc) => {
+                self.change(Operation::EditService, Request::EditService(svc))
+            }
+            Command::DeleteService(key) => {
+                self.change(Operation::DeleteService, Request::DelService(key))
+            }
+            // Flush does not change the operation ipvsadm's error texts depend on.
+            Command::Clear => self.change(self.last_op, Request::Flush),
+            Command::AddServer(key, dest) => {
+                self.change(Operation::AddDest, Request::AddDest(key, dest))
+            }
+            Command::EditServer(key, dest) => {
+                self.change(Operation::EditDest, Request::EditDest(key, dest))
+            }
+            Command::DeleteServer(key, dest) => {
+                self.change(Operation::DeleteDest, Request::DelDest(key, dest))
+            }
+            Command::Zero(key) => self.change(Operation::Zero, Request::Zero(zero_target(key))),
+            Command::SetTimeouts(t) => self.change(Operation::SetTimeouts, Request::SetTimeouts(t)),
+            Command::StartDaemon(d) => self.change(Operation::StartDaemon, Request::StartDaemon(d)),
+            Command::StopDaemon { state, .. } => {
+                self.change(Operation::StopDaemon, Request::StopDaemon(state))
+            }
+            Command::List(opts) => self.list(&opts),
+            Command::Save { numeric } => self.save(numeric),
+            Command::Restore => self.restore(),
+        }
+    }
+
+    /// Applies one change; a refusal prints ipvsadm's message and exits 255.
+    fn change(&mut self, op: Operation, request: Request) -> i32 {
+        self.last_op = op;
+        match self.ipvs.apply(&request) {
+            Ok(()) => 0,
+            Err(error) => {
+                eprintln!("{}", self.error_text(&error));
+                EXIT_KERNEL
+            }
+        }
+    }
+
+    fn error_text(&self, error: &Error) -> String {
+        match error {
+            Error::Kernel(errno) => kernel_message(self.last_op, *errno),
+            other => other.to_string(),
+        }
+    }
+
+    fn list(&mut self, opts: &ListOptions) -> i32 {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        let status = if opts.connection {
+            self.list_connections(&mut out, opts)
+        } else if let Some(key) = opts.service {
+            self.list_one_service(&mut out, &key, opts)
+        } else if opts.timeout {
+            self.list_timeouts(&mut out)
+        } else if opts.daemon {
+            self.list_daemons(&mut out)
+        } else {
+            self.list_table(&mut out, opts)
+        };
+        let _ = out.flush();
+        status
+    }
+
+    fn list_connections(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {
+        let text = std::fs::read_to_string("/proc/net/ip_vs_conn").ok();
+        match output::write_connections(out, text.as_deref(), opts) {
+            Ok(()) => 0,
+            Err(error) => {
+                let _ = out.flush();
+                eprint!("{}", error.0);
+                EXIT_LIST
+            }
+        }
+    }
+
+    fn list_one_service(
+        &mut self,
+        out: &mut dyn Write,
+        key: &ServiceKey,
+        opts: &ListOptions,
+    ) -> i32 {
+        self.last_op = Operation::GetService;
+        let entry = self.ipvs.service(key).and_then(|svc| {
+            self.last_op = Operation::GetDests;
+            let dests = self.ipvs.dests(key)?;
+            Ok((svc, dests))
+        });
+        match entry {
+            Ok(mut entry) => {
+                let mut table = [entry.clone()];
+                if !opts.nosort {
+                    output::sort_table(&mut table);
+                    entry = table[0].clone();
+                }
+                let _ = output::write_title(out, opts)
+                    .and_then(|_| output::write_service(out, &entry, opts));
+                0
+            }
+            Err(error) => self.list_failure(out, &error),
+        }
+    }
+
+    fn list_timeouts(&mut self, out: &mut dyn Write) -> i32 {
+        self.last_op = Operation::GetTimeouts;
+        match self.ipvs.timeouts() {
+            Ok(t) => {
+                let _ = output::write_timeouts(out, &t);
+                0
+            }
+            Err(_) => EXIT_LIST,
+        }
+    }
+
+    fn list_daemons(&mut self, out: &mut dyn Write) -> i32 {
+        self.last_op = Operation::GetDaemons;
+        match self.ipvs.daemons() {
+            Ok(daemons) => {
+                let _ = output::write_daemons(out, &daemons);
+                0
+            }
+            Err(_) => EXIT_LIST,
+        }
+    }
+
+    fn list_table(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {
+        // ipvsadm prints the version line before it asks for the services.
+        let _ = output::write_version_line(out, &self.info);
+        match self.fetch_table(!opts.nosort) {
+            Ok(table) => {
+                let _ = output::write_title(out, opts);
+                for entry in &table {
+                    let _ = output::write_service(out, entry, opts);
+                }
+                0
+            }
+            Err(error) => self.list_failure(out, &error),
+        }
+    }
+
+    fn list_failure(&self, out: &mut dyn Write, error: &Error) -> i32 {
+        let _ = out.flush();
+        eprintln!("{}", self.error_text(error));
+        EXIT_LIST
+    }
+
+    /// Every service with its destinations, over this one socket.
+    fn fetch_table(&mut self, sorted: bool) -> Result<Vec<ServiceEntry>, Error> {
+        let services = self.ipvs.services()?;
+        self.last_op = Operation::GetDests;
+        let mut table = Vec::with_capacity(services.len());
+        for svc in services {
+            let dests = self.ipvs.dests(&svc.key)?;
+            table.push((svc, dests));
+        }
+        if sorted {
+            output::sort_table(&mut table);
+        }
+        Ok(table)
+    }
+
+    fn save(&mut self, numeric: bool) -> i32 {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        let status = match self.fetch_table(true) {
+            Ok(table) => {
+                let _ = output::write_save(&mut out, &table, numeric);
+                0
+            }
+            Err(error) => self.list_failure(&mut out, &error),
+        };
+        let _ = out.flush();
+        status
+    }
+
+    /// `-R`, as ipvsadm does it: every line is a command line of its own, run in order.
+    fn restore(&mut self) -> i32 {
+        let stdin = io::stdin();
+        let mut status = 0;
+        for line in restore_lines(stdin.lock()) {
+            let mut argv = vec![OsString::from(&self.argv0)];
+            argv.extend(line.into_iter().map(OsString::from));
+            status = match args::parse(&argv) {
+                // -h and -v end a restore at once.
+                Ok(Command::Help) => return print_stdout(&usage(&self.argv0)),
+                Ok(Command::Version) => return print_stdout(&version_line(&self.argv0)),
+                Ok(Command::Restore) => return report_parse_error(&try_help(&self.argv0)),
+                Ok(command) => self.execute(command),
+                // Validation errors and the "Try" line abort the restore; popt errors
+                // (exit 255 with a message of their own) only fail their line.
+                Err(error) if error.exit_code == EXIT_KERNEL && !is_try_line(&error) => {
+                    report_parse_error(&error)
+                }
+                Err(error) => return report_parse_error(&error),
+            };
+        }
+        status
+    }
+}
+
+/// ipvsadm zeroes everything when asked to zero a service whose address, port and mark
+/// are all zero.
+fn zero_target(key: Option<ServiceKey>) -> Option<ServiceKey> {
+    key.filter(|key| match key {
+        ServiceKey::Addr { addr, port, .. } => !addr.is_unspecified() || *port != 0,
+        ServiceKey::Fwmark { .. } => true,
+    })
+}
+
+fn try_help(argv0: &str) -> ParseError {
+    ParseError {
+        message: format!("Try `{argv0} -h' or '{argv0} --help' for more information.\n"),
+        exit_code: EXIT_KERNEL,
+    }
+}
+
+fn is_try_line(error: &ParseError) -> bool {
+    error.message.starts_with("Try `")
+}
+
+/// Splits restore input as ipvsadm's reader does: words separated by blanks, tabs, CR and
+/// LF, one command per line, the word `ipvsadm` dropped anywhere, empty lines skipped.
+fn restore_lines(input: impl BufRead) -> Vec<Vec<String>> {
+    let mut lines = Vec::new();
+    let mut reader = input;
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let at_eof = !raw.ends_with(b"\n");
+        // A last line without newline that ends in two or more blanks is dropped (sic).
+        if at_eof && raw.len() >= 2 && raw[raw.len() - 2..].iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        let text = String::from_utf8_lossy(&raw);
+        let words: Vec<String> = text
+            .split([' ', '\t', '\r', '\n'])
+            .filter(|w| !w.is_empty() && *w != "ipvsadm")
+            .map(str::to_string)
+            .collect();
+        if !words.is_empty() {
+            lines.push(words);
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_input_is_split_like_ipvsadm() {
+        let input = b"ipvsadm -A -t 10.0.0.1:80 -s rr\r\n\n  \t\n-a -t 10.0.0.1:80 ipvsadm -r 10.0.0.2 -m\n-C";
+        let lines = restore_lines(&input[..]);
+        assert_eq!(
+            lines,
+            vec![
+                vec!["-A", "-t", "10.0.0.1:80", "-s", "rr"],
+                vec!["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-m"],
+                vec!["-C"],
+            ]
+        );
+        assert_eq!(restore_lines(&b"-C\n-C  "[..]), vec![vec!["-C"]]);
+        assert_eq!(restore_lines(&b"-C\n-C "[..]).len(), 2);
+    }
+
+    #[test]
+    fn zeroing_an_all_zero_service_zeroes_everything() {
+        let any = ServiceKey::tcp("0.0.0.0".parse().unwrap(), 0);
+        assert_eq!(zero_target(Some(any)), None);
+        let one = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 0);
+        assert_eq!(zero_target(Some(one)), Some(one));
+    }
+}
