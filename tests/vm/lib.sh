@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared functions of the test VM scripts (tests/vm/prepare, run, exec; tests/run).
-# Source it; it defines functions and a few settings, and runs nothing.
+# Source it; it defines functions and settings, and installs an EXIT trap for cleanup.
 #
 # The host kernel has no IPVS, so kernel tests run in a small qemu VM booting Debian's
 # cloud kernel (which has ip_vs as modules) from an initramfs built on the fly:
@@ -113,27 +113,29 @@ vm_resolve_kver() {
 		printf '%s\n' "$RSIPVSADM_VM_KVER"
 		return
 	fi
-	local dep
-	dep=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -n 1)
-	if [ -z "$dep" ]; then
+	local kver
+	kver=$(kver_from_package_lists)
+	if [ -z "$kver" ]; then
 		# A fresh machine may have empty package lists.
 		apt_update_once
-		dep=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -n 1)
+		kver=$(kver_from_package_lists)
 	fi
-	[ -n "$dep" ] || die "cannot resolve the kernel: 'apt-cache depends linux-image-cloud-amd64' names no linux-image-*-cloud-amd64 (set RSIPVSADM_VM_KVER to pin one)"
-	printf '%s\n' "$dep"
+	[ -n "$kver" ] || die "cannot resolve the kernel: 'apt-cache depends linux-image-cloud-amd64' names no linux-image-*-cloud-amd64 (set RSIPVSADM_VM_KVER to pin one)"
+	printf '%s\n' "$kver"
 }
 
-# Downloads linux-image-KVER into DIR (retrying after an apt-get update: stale lists
-# name versions the mirror no longer has).
+# Empty output (not failure) when the lists do not know the meta package.
+kver_from_package_lists() {
+	{ apt-cache depends linux-image-cloud-amd64 2>/dev/null || true; } |
+		sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -n 1
+}
+
+# Downloads linux-image-KVER into DIR.
 download_kernel_deb() {
 	local kver=$1 dir=$2
 	# APT::Sandbox::User=root: _apt cannot write into our private temp directory.
-	if ! (cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$kver" >&2); then
-		apt_update_once
-		(cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$kver" >&2) ||
-			die "apt-get download linux-image-$kver failed"
-	fi
+	(cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$kver" >&2) ||
+		die "apt-get download linux-image-$kver failed"
 }
 
 # Prints the paths (relative to MODDIR) of the modules the VM needs: everything in
@@ -179,6 +181,14 @@ vm_prepare() {
 	VM_KDIR=$VM_CACHE/$VM_KVER
 	if [ "$(cat "$VM_KDIR/stamp" 2>/dev/null)" = "$VM_CACHE_FORMAT" ]; then
 		return 0
+	fi
+	# Not cached: about to download anyway, so refresh the package lists first (as root;
+	# apt-get download itself works without): stale lists may name a kernel that the
+	# mirror has already replaced.
+	if [ "$(id -u)" -eq 0 ] && [ -z "${RSIPVSADM_VM_KVER:-}" ]; then
+		apt_update_once
+		VM_KVER=$(vm_resolve_kver)
+		VM_KDIR=$VM_CACHE/$VM_KVER
 	fi
 	mkdir -p "$VM_CACHE" || die "cannot create the cache directory $VM_CACHE"
 	# Two runs at once (a developer's exec next to tests/run) must not both unpack.
@@ -316,6 +326,7 @@ vm_build_initramfs() {
 	cp -a "$VM_KDIR/root/lib/modules" "$root/lib/" || die "cannot copy the modules"
 	write_etc "$root"
 	install -m 0755 "$VM_DIR/init.sh" "$root/init"
+	install -D -m 0755 "$VM_DIR/watchdog.sh" "$root/usr/bin/vm-watchdog"
 
 	cp -a "$payload" "$root/opt/payload" || die "cannot copy the payload $payload"
 	while IFS= read -r -d '' f; do
@@ -334,7 +345,7 @@ vm_build_initramfs() {
 # the payload's exit status. If the end marker never shows (boot failure, panic,
 # timeout), says so and returns 1: never a silent pass.
 vm_boot() {
-	local initrd=$1 work nonce accel qpid status line
+	local initrd=$1 work nonce accel firmware qpid status line
 	vm_mktemp_dir
 	work=$VM_TMP
 	nonce=$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
@@ -342,10 +353,14 @@ vm_boot() {
 	if [ "${RSIPVSADM_VM_KVM:-0}" = 1 ]; then
 		accel=(-accel kvm -cpu host)
 	fi
+	# qboot (qemu-system-data) boots -kernel quietly; the default SeaBIOS would print
+	# its banner and terminal escapes on the serial console. -nic none: no iPXE either.
+	firmware=()
+	[ -e /usr/share/qemu/qboot.rom ] && firmware=(-bios qboot.rom)
 	mkfifo "$work/console"
 	# timeout forwards TERM/INT to qemu, so killing qpid stops the VM; -k: qemu stuck.
 	timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 2 -m 2048 \
-		-nographic -no-reboot -nic none -bios qboot.rom -kernel "$VM_KDIR/vmlinuz" -initrd "$initrd" \
+		-nographic -no-reboot -nic none "${firmware[@]}" -kernel "$VM_KDIR/vmlinuz" -initrd "$initrd" \
 		-append "console=ttyS0 quiet loglevel=0 panic=-1 rsipvsadm.nonce=$nonce" \
 		</dev/null >"$work/console" 2>&1 &
 	qpid=$!
