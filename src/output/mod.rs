@@ -1,10 +1,34 @@
 //! ipvsadm's output formats, byte for byte: listings (`-L` and its options), save (`-S`),
 //! timeouts, daemons and the connection table. See shared/ipvsadm-behaviour.md §6–7.
+//!
+//! Modules: `list` (version line, titles, service and destination lines), `save` (`-S`),
+//! `status` (timeouts, daemons), `conn` (`-L -c`, with `scan` for its C-style parsing),
+//! `sort` (glibc-compatible ordering), `names` (address/port text and name lookups),
+//! `number` (the K/M/G/T printer), `flags` (texts shared by listings and save),
+//! `columns` (which format wins), `identity` (a service's raw fields), `text` (padding).
 
 use std::io::{self, Write};
 
 use crate::cli::ListOptions;
 use crate::model::{Destination, Info, Service, SyncDaemon, Timeouts};
+
+mod columns;
+mod conn;
+mod flags;
+mod identity;
+mod list;
+mod names;
+mod number;
+mod save;
+mod scan;
+mod sort;
+mod status;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+use names::SystemLookup;
 
 /// A service with its destinations, as listed.
 pub type ServiceEntry = (Service, Vec<Destination>);
@@ -12,43 +36,41 @@ pub type ServiceEntry = (Service, Vec<Destination>);
 /// Sorts services and each one's destinations as ipvsadm does (glibc merge sort with
 /// ipvsadm's wrapping comparators), unless `nosort`.
 pub fn sort_table(table: &mut [ServiceEntry]) {
-    let _ = table;
+    sort::sort_table(table);
 }
 
 /// `IP Virtual Server version 1.2.1 (size=4096)`.
 pub fn write_version_line(out: &mut dyn Write, info: &Info) -> io::Result<()> {
-    let _ = (out, info);
-    Ok(())
+    list::write_version_line(out, info)
 }
 
 /// The two title lines of a listing in the format `opts` selects.
 pub fn write_title(out: &mut dyn Write, opts: &ListOptions) -> io::Result<()> {
-    let _ = (out, opts);
-    Ok(())
+    list::write_title(out, opts)
 }
 
 /// One service line and its destination lines (already sorted as wanted).
-pub fn write_service(out: &mut dyn Write, entry: &ServiceEntry, opts: &ListOptions) -> io::Result<()> {
-    let _ = (out, entry, opts);
-    Ok(())
+pub fn write_service(
+    out: &mut dyn Write,
+    entry: &ServiceEntry,
+    opts: &ListOptions,
+) -> io::Result<()> {
+    list::write_service(out, entry, opts, &mut SystemLookup)
 }
 
 /// `-S`: one `-A` line per service, then its `-a` lines (already sorted).
 pub fn write_save(out: &mut dyn Write, table: &[ServiceEntry], numeric: bool) -> io::Result<()> {
-    let _ = (out, table, numeric);
-    Ok(())
+    save::write_save(out, table, numeric, &mut SystemLookup)
 }
 
 /// `-L --timeout`.
 pub fn write_timeouts(out: &mut dyn Write, timeouts: &Timeouts) -> io::Result<()> {
-    let _ = (out, timeouts);
-    Ok(())
+    status::write_timeouts(out, timeouts)
 }
 
 /// `-L --daemon`: master first, then backup.
 pub fn write_daemons(out: &mut dyn Write, daemons: &[SyncDaemon]) -> io::Result<()> {
-    let _ = (out, daemons);
-    Ok(())
+    status::write_daemons(out, daemons)
 }
 
 /// Why `-L -c` failed: ipvsadm's stderr text (may be empty) for exit status 1.
@@ -62,6 +84,5 @@ pub fn write_connections(
     proc_text: Option<&str>,
     opts: &ListOptions,
 ) -> Result<(), ConnListError> {
-    let _ = (out, proc_text, opts);
-    Ok(())
+    conn::write_connections(out, proc_text, opts, &mut SystemLookup)
 }

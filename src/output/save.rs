@@ -1,0 +1,119 @@
+//! `-S`: the table as `-A`/`-a` command lines that `-R` reads back.
+
+use std::io::{self, Write};
+
+use super::ServiceEntry;
+use super::flags::{checksum_option, forward_switch, sched_flag_list};
+use super::identity::ServiceIdentity;
+use super::list::{netmask_text, pe_name};
+use super::names::{NameLookup, PortProtocol, addr_port_text};
+use crate::model::{AddressFamily, Destination, FwdMethod, Service, ServiceFlags, TunnelType};
+
+pub(crate) fn write_save(
+    out: &mut dyn Write,
+    table: &[ServiceEntry],
+    numeric: bool,
+    lookup: &mut dyn NameLookup,
+) -> io::Result<()> {
+    for (svc, dests) in table {
+        let identity = ServiceIdentity::of(&svc.key);
+        let selector = service_selector(&identity, numeric, lookup);
+        write_service_rule(out, svc, &selector)?;
+        let protocol = PortProtocol::from_raw(identity.protocol);
+        for dest in dests {
+            write_dest_rule(out, dest, &selector, protocol, numeric, lookup)?;
+        }
+    }
+    Ok(())
+}
+
+/// `-t ADDR:PORT`, `-u …`, `--sctp-service …`, `--xxx-service …` for another protocol,
+/// or `-f MARK[ -6]` (the mark signed, as the reference binary prints it). No length cut.
+fn service_selector(id: &ServiceIdentity, numeric: bool, lookup: &mut dyn NameLookup) -> Vec<u8> {
+    if id.is_fwmark() {
+        let family = if id.af == AddressFamily::Inet6 {
+            " -6"
+        } else {
+            ""
+        };
+        return format!("-f {}{family}", id.fwmark as i32).into_bytes();
+    }
+    let protocol = PortProtocol::from_raw(id.protocol);
+    let switch = match protocol {
+        Some(PortProtocol::Tcp) => "-t",
+        Some(PortProtocol::Udp) => "-u",
+        Some(PortProtocol::Sctp) => "--sctp-service",
+        None => "--xxx-service",
+    };
+    let mut selector = format!("{switch} ").into_bytes();
+    selector.extend_from_slice(&addr_port_text(id.addr, id.port, protocol, numeric, lookup));
+    selector
+}
+
+/// `-A SEL -s SCHED[ -p T[ -M MASK]][ --pe PE][ -o][ -b FLAGS]`.
+fn write_service_rule(out: &mut dyn Write, svc: &Service, selector: &[u8]) -> io::Result<()> {
+    out.write_all(b"-A ")?;
+    out.write_all(selector)?;
+    write!(out, " -s {}", svc.scheduler)?;
+    if svc.flags.contains(ServiceFlags::PERSISTENT) {
+        write!(out, " -p {}", svc.timeout)?;
+        if let Some(mask) = netmask_text(svc) {
+            write!(out, " -M {mask}")?;
+        }
+    }
+    // Saved even for a service that is not persistent.
+    if let Some(pe) = pe_name(svc) {
+        write!(out, " --pe {pe}")?;
+    }
+    if svc.flags.contains(ServiceFlags::ONEPACKET) {
+        write!(out, " -o")?;
+    }
+    if let Some(flags) = sched_flag_list(svc) {
+        write!(out, " -b {flags}")?;
+    }
+    out.write_all(b"\n")
+}
+
+/// `-a SEL -r ADDR:PORT METHOD -w W[ TUNNEL]`. Thresholds are not saved (as in ipvsadm).
+fn write_dest_rule(
+    out: &mut dyn Write,
+    dest: &Destination,
+    selector: &[u8],
+    protocol: Option<PortProtocol>,
+    numeric: bool,
+    lookup: &mut dyn NameLookup,
+) -> io::Result<()> {
+    out.write_all(b"-a ")?;
+    out.write_all(selector)?;
+    out.write_all(b" -r ")?;
+    out.write_all(&addr_port_text(
+        dest.addr, dest.port, protocol, numeric, lookup,
+    ))?;
+    write!(
+        out,
+        " {} -w {}",
+        forward_switch(dest.fwd),
+        dest.weight as i32
+    )?;
+    if dest.fwd == FwdMethod::Tunnel {
+        write_tunnel_options(out, dest)?;
+    }
+    out.write_all(b"\n")
+}
+
+/// ` --tun-type ipip`, ` --tun-type gue --tun-port P CSUM`, ` --tun-type gre CSUM`.
+fn write_tunnel_options(out: &mut dyn Write, dest: &Destination) -> io::Result<()> {
+    let checksum = checksum_option(dest)
+        .map(|option| format!(" {option}"))
+        .unwrap_or_default();
+    match dest.tun_type {
+        TunnelType::Ipip => write!(out, " --tun-type ipip"),
+        TunnelType::Gue => write!(
+            out,
+            " --tun-type gue --tun-port {}{checksum}",
+            dest.tun_port
+        ),
+        TunnelType::Gre => write!(out, " --tun-type gre{checksum}"),
+        TunnelType::Other(_) => Ok(()),
+    }
+}
