@@ -1,10 +1,39 @@
 //! ipvsadm's argv, parsed and validated exactly as ipvsadm 1.31 (libpopt) does it:
 //! the same accepted forms, the same order of checks, the same messages and exit codes.
 //! See shared/ipvsadm-behaviour.md §1–5 and §8.1.
+//!
+//! The scanner is hand-written rather than clap: ipvsadm's behaviour is popt's, down to
+//! details no general-purpose parser reproduces (the command must be the first option,
+//! `-At10.0.0.1:80` and `-s=rr` clusters, `-p`'s optional value that never starts with
+//! `-`, values taken even when they look like options, `!#:+` expansion, popt errors
+//! reported only when the scan reaches them, "invalid option" naming the last argv
+//! element consumed). [`popt`] is that scanner; [`table`] holds ipvsadm's option table
+//! and matrices as data; [`entry`] applies options in argv order and runs the final
+//! checks; [`values`] parses the values.
+//!
+//! Arguments are handled as bytes, as ipvsadm sees them; non-UTF-8 bytes only reach
+//! messages and names (scheduler, engine, interface) through a lossy conversion.
+//!
+//! One deliberate difference: a `-b` list without any item (`-b ,`) crashes ipvsadm
+//! (SIGSEGV); here it is refused with ``invalid scheduler flag `,'`` (the whole list
+//! quoted), exit 2.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 
 use super::Command;
+
+mod entry;
+mod popt;
+mod table;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use entry::Entry;
+use popt::Scanner;
+use table::{Cmd, OPTIONS, Opt};
 
 /// A command line ipvsadm refuses: what it prints on stderr and the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,11 +44,97 @@ pub struct ParseError {
     pub exit_code: i32,
 }
 
+/// Exit status of validation errors.
+const EXIT_INVALID: i32 = 2;
+/// Exit status of popt errors and of the "Try" line (`return -1` from main).
+const EXIT_POPT: i32 = 255;
+
+impl ParseError {
+    fn invalid(message: String) -> Self {
+        ParseError {
+            message: message + "\n",
+            exit_code: EXIT_INVALID,
+        }
+    }
+
+    fn try_help(argv0: &str) -> Self {
+        ParseError {
+            message: format!("Try `{argv0} -h' or '{argv0} --help' for more information.\n"),
+            exit_code: EXIT_POPT,
+        }
+    }
+}
+
 /// Parses a whole argv, `argv[0]` (the program name used in messages) included.
 pub fn parse(argv: &[OsString]) -> Result<Command, ParseError> {
-    let _ = argv;
-    Err(ParseError {
-        message: "not implemented yet\n".into(),
-        exit_code: 2,
-    })
+    let posix = ["POSIXLY_CORRECT", "POSIX_ME_HARDER"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+    parse_bytes(&argv, posix)
+}
+
+/// [`parse`] on raw arguments; `posix_me_harder`: the first positional argument ends the
+/// options (popt under `POSIXLY_CORRECT`).
+fn parse_bytes(argv: &[Vec<u8>], posix_me_harder: bool) -> Result<Command, ParseError> {
+    if argv.len() <= 1 {
+        return Ok(Command::List(Default::default()));
+    }
+    let argv0 = String::from_utf8_lossy(&argv[0]).into_owned();
+    let mut scanner = Scanner::new(OPTIONS, argv, posix_me_harder);
+    let first = match scanner.next_opt() {
+        Ok(Some(found)) => found,
+        Ok(None) | Err(_) => return Err(ParseError::try_help(&argv0)),
+    };
+    let cmd = match first.id {
+        Opt::Help => return Ok(Command::Help),
+        Opt::Version => return Ok(Command::Version),
+        id => Cmd::of(id).ok_or_else(|| ParseError::try_help(&argv0))?,
+    };
+    let mut entry = Entry::new(cmd, first.value.as_deref()).map_err(ParseError::invalid)?;
+    read_options(&mut scanner, &mut entry)?;
+    read_positionals(&mut scanner, &mut entry).map_err(ParseError::invalid)?;
+    entry.finish().map_err(ParseError::invalid)
+}
+
+/// The options after the command, strictly left to right; a popt error ends the scan and
+/// is reported only once everything to its left was accepted.
+fn read_options(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(), ParseError> {
+    loop {
+        let found = match scanner.next_opt() {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                let bad = String::from_utf8_lossy(scanner.bad_option());
+                return Err(ParseError {
+                    message: format!("{bad}: {}\n", error.text()),
+                    exit_code: EXIT_POPT,
+                });
+            }
+        };
+        let accepted = entry
+            .apply(found.id, found.value.as_deref())
+            .map_err(ParseError::invalid)?;
+        if !accepted {
+            let bad = String::from_utf8_lossy(scanner.bad_option());
+            return Err(ParseError::invalid(format!("invalid option `{bad}'")));
+        }
+    }
+}
+
+/// `--set`'s three values, then any argument left over.
+fn read_positionals(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(), String> {
+    if entry.is_set() {
+        match (scanner.next_arg(), scanner.next_arg(), scanner.next_arg()) {
+            (Some(tcp), Some(tcp_fin), Some(udp)) => entry.set_timeouts([tcp, tcp_fin, udp])?,
+            _ => return Err("--set option requires 3 timeout values".into()),
+        }
+    }
+    match scanner.next_arg() {
+        Some(arg) => Err(format!(
+            "unexpected argument {}",
+            String::from_utf8_lossy(arg)
+        )),
+        None => Ok(()),
+    }
 }

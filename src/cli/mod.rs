@@ -1,6 +1,7 @@
 //! ipvsadm's command line: argv parsing and validation, running the parsed command, and
 //! the texts ipvsadm prints (usage, version, kernel error messages).
 
+pub mod addr;
 pub mod args;
 pub mod command;
 pub mod errors;
