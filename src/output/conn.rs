@@ -38,11 +38,13 @@ pub(crate) fn write_connections(
     if write_header(out, opts.persistent_conn).is_err() {
         return Ok(());
     }
+    // One set of fields for the whole file: see `ConnLine`.
+    let mut conn = ConnLine::default();
     for chunk in chunks {
-        let Some(conn) = ConnLine::scan(chunk) else {
+        if conn.rescan(chunk).is_none() {
             // sscanf found nothing at all (a blank line): ipvsadm exits 1 silently.
             return Err(ConnListError(String::new()));
-        };
+        }
         if write_conn(out, &conn, opts, lookup).is_err() {
             return Ok(());
         }
@@ -85,8 +87,11 @@ fn write_header(out: &mut dyn Write, persistent_conn: bool) -> io::Result<()> {
     }
 }
 
-/// One scanned line. Fields the scan did not reach are empty or zero (in ipvsadm they
-/// would be whatever the stack held; the kernel always writes complete lines).
+/// The fields of the line last scanned. A line the scan cannot read to the end leaves the
+/// remaining fields as they were: ipvsadm's variables are uninitialised locals, which in
+/// the reference binary mostly still hold the previous line's values (observed for the
+/// words and the expiry; before the first line they hold garbage, here empty and zero).
+/// The kernel always writes complete lines.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct ConnLine<'a> {
     protocol: &'a [u8],
@@ -103,17 +108,17 @@ struct ConnLine<'a> {
 }
 
 impl<'a> ConnLine<'a> {
-    /// `None` when the line holds nothing but white space (sscanf's EOF).
-    fn scan(chunk: &'a [u8]) -> Option<Self> {
+    /// Scans a line over the current fields; `None` when the line holds nothing but white
+    /// space (sscanf's EOF).
+    fn rescan(&mut self, chunk: &'a [u8]) -> Option<()> {
         // sscanf sees a C string: it ends at the first NUL.
         let line = chunk.split(|&b| b == 0).next().unwrap_or_default();
         let mut s = Scanner::new(line);
-        let mut conn = ConnLine {
-            protocol: s.word()?,
-            ..ConnLine::default()
-        };
-        conn.scan_rest(&mut s);
-        Some(conn)
+        self.protocol = s.word()?;
+        // ipvsadm prints the engine columns only when this line had all eleven fields.
+        self.pe = None;
+        self.scan_rest(&mut s);
+        Some(())
     }
 
     /// Fills fields in order until a conversion fails, as sscanf does.
@@ -345,8 +350,30 @@ TCP 01:59  FIN_WAIT    10.0.0.100:50000   10.0.0.1:http      [2001:db8::a0]:http
         let (out, result) = list(Some(text), &numeric());
         // The NUL line is empty to sscanf, hence the silent failure at the end.
         assert_eq!(result, Err(ConnListError(String::new())));
-        assert!(out.contains("TCP 00:00              0.0.0.0:0 "), "{out}");
-        assert!(out.contains("1.2.3.4:0"), "{out}");
-        assert!(out.contains("X   71582788:11"), "{out}");
+        let lines: Vec<&str> = out.lines().skip(2).collect();
+        assert_eq!(
+            lines,
+            [
+                "TCP 00:00              0.0.0.0:0          0.0.0.0:0          0.0.0.0:0",
+                "TCP 00:00              1.2.3.4:0          0.0.0.0:0          0.0.0.0:0",
+                "TCP 00:00              1.2.3.4:0          0.0.0.0:0          0.0.0.0:0",
+                "X   71582788:11 7           0.0.0.1:2          0.0.0.3:4          0.0.0.5:6",
+            ]
+        );
+    }
+
+    /// As observed in the reference: a line cut short keeps the previous line's values in
+    /// the fields it did not reach (here the expiry after `ESTABLISHED` fails as a number).
+    #[test]
+    fn short_line_keeps_previous_values() {
+        let text = "h\n\
+X 10.0.0.1 0x1F 10.0.0.2 -1 0A000002 1FFFF ST -5 pe\n\
+TCP 0A000064 C350xyz 0A000001 0050 C0A80102 1F90 ESTABLISHED 899\n";
+        let (out, result) = list(Some(text), &numeric());
+        assert_eq!(result, Ok(()));
+        assert_eq!(
+            out.lines().nth(3),
+            Some("TCP 71582788:11 1F90        10.0.0.100:50000   0.0.0.0:1          0.0.0.80:258")
+        );
     }
 }
