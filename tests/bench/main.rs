@@ -1,0 +1,2 @@
+// placeholder: the benchmark lands here (tests/bench/run runs it in the VM)
+fn main() {}
