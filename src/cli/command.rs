@@ -30,8 +30,8 @@ pub enum Command {
     Zero(Option<ServiceKey>),
     /// `-S`.
     Save { numeric: bool },
-    /// `-R`.
-    Restore,
+    /// `-R`, with rsipvsadm's optional safer modes.
+    Restore(RestoreMode),
     /// `--set tcp tcpfin udp`.
     SetTimeouts(Timeouts),
     /// `--start-daemon` (interface defaulted to `eth0`).
@@ -57,4 +57,17 @@ pub struct ListOptions {
     pub tun_info: bool,
     pub exact: bool,
     pub nosort: bool,
+}
+
+/// How `-R` treats its input. ipvsadm only has `Compatible`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RestoreMode {
+    /// Line by line with ipvsadm's behaviour (batched, with the same outcome).
+    #[default]
+    Compatible,
+    /// `--test`: check every line, report each bad one, change nothing.
+    Test,
+    /// `--strict`: apply nothing unless every line is good; then report each refused rule
+    /// with its line number.
+    Strict,
 }

@@ -8,7 +8,7 @@ pub mod errors;
 mod run;
 pub mod usage;
 
-pub use command::{Command, ListOptions};
+pub use command::{Command, ListOptions, RestoreMode};
 
 /// The program: ipvsadm's behaviour for this process's argv; returns the exit status.
 pub fn run() -> i32 {

@@ -7,7 +7,7 @@ use std::io::{self, BufRead, Write};
 use super::args::{self, ParseError};
 use super::errors::{Operation, kernel_message};
 use super::usage::{usage, version_line};
-use super::{Command, ListOptions};
+use super::{Command, ListOptions, RestoreMode};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
 use crate::model::{Info, ServiceKey};
@@ -96,44 +96,25 @@ struct Session {
 
 impl Session {
     fn execute(&mut self, command: Command) -> i32 {
+        let command = match as_change(command) {
+            Ok((op, request)) => return self.change(op, request),
+            Err(command) => command,
+        };
         match command {
             Command::Help => print_stdout(&usage(&self.argv0)),
             Command::Version => print_stdout(&version_line(&self.argv0)),
-            Command::AddService(svc) => {
-                self.change(Operation::AddService, Request::AddService(svc))
-            }
-            Command::EditService(svc) => {
-                self.change(Operation::EditService, Request::EditService(svc))
-            }
-            Command::DeleteService(key) => {
-                self.change(Operation::DeleteService, Request::DelService(key))
-            }
-            // Flush does not change the operation ipvsadm's error texts depend on.
-            Command::Clear => self.change(self.last_op, Request::Flush),
-            Command::AddServer(key, dest) => {
-                self.change(Operation::AddDest, Request::AddDest(key, dest))
-            }
-            Command::EditServer(key, dest) => {
-                self.change(Operation::EditDest, Request::EditDest(key, dest))
-            }
-            Command::DeleteServer(key, dest) => {
-                self.change(Operation::DeleteDest, Request::DelDest(key, dest))
-            }
-            Command::Zero(key) => self.change(Operation::Zero, Request::Zero(zero_target(key))),
-            Command::SetTimeouts(t) => self.change(Operation::SetTimeouts, Request::SetTimeouts(t)),
-            Command::StartDaemon(d) => self.change(Operation::StartDaemon, Request::StartDaemon(d)),
-            Command::StopDaemon { state, .. } => {
-                self.change(Operation::StopDaemon, Request::StopDaemon(state))
-            }
             Command::List(opts) => self.list(&opts),
             Command::Save { numeric } => self.save(numeric),
-            Command::Restore => self.restore(),
+            Command::Restore(mode) => self.restore(mode),
+            _ => unreachable!("every other command is a change"),
         }
     }
 
     /// Applies one change; a refusal prints ipvsadm's message and exits 255.
-    fn change(&mut self, op: Operation, request: Request) -> i32 {
-        self.last_op = op;
+    fn change(&mut self, op: Option<Operation>, request: Request) -> i32 {
+        if let Some(op) = op {
+            self.last_op = op;
+        }
         match self.ipvs.apply(&request) {
             Ok(()) => 0,
             Err(error) => {
@@ -141,6 +122,44 @@ impl Session {
                 EXIT_KERNEL
             }
         }
+    }
+
+    /// Applies queued changes in one batch, then reports each refusal in order, as if
+    /// they had run one by one (prefixed with its line number when it has one). Returns
+    /// the status of the last change (or `status` if none) and how many were refused.
+    fn apply_queued(&mut self, queued: &mut Vec<Queued>, status: i32) -> (i32, usize) {
+        if queued.is_empty() {
+            return (status, 0);
+        }
+        let requests: Vec<Request> = queued.iter().map(|q| q.request.clone()).collect();
+        let outcomes = match self.ipvs.apply_batch(&requests) {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                let count = queued.len();
+                queued.clear();
+                eprintln!("{error}");
+                return (EXIT_KERNEL, count);
+            }
+        };
+        let (mut last, mut refused) = (0, 0);
+        for (queued, outcome) in queued.drain(..).zip(outcomes) {
+            if let Some(op) = queued.op {
+                self.last_op = op;
+            }
+            last = match outcome {
+                Ok(()) => 0,
+                Err(errno) => {
+                    refused += 1;
+                    let message = kernel_message(self.last_op, errno);
+                    match queued.line {
+                        Some(line) => eprintln!("line {line}: {message}"),
+                        None => eprintln!("{message}"),
+                    }
+                    EXIT_KERNEL
+                }
+            };
+        }
+        (last, refused)
     }
 
     fn error_text(&self, error: &Error) -> String {
@@ -277,18 +296,47 @@ impl Session {
         status
     }
 
-    /// `-R`, as ipvsadm does it: every line is a command line of its own, run in order.
-    fn restore(&mut self) -> i32 {
-        let stdin = io::stdin();
+    fn restore(&mut self, mode: RestoreMode) -> i32 {
+        let lines = restore_lines(io::stdin().lock());
+        match mode {
+            RestoreMode::Compatible => self.restore_compatible(lines),
+            RestoreMode::Test => match self.check_lines(lines) {
+                Ok(_) => 0,
+                Err(()) => EXIT_USAGE,
+            },
+            RestoreMode::Strict => match self.check_lines(lines) {
+                Ok(commands) => self.restore_strict(commands),
+                Err(()) => EXIT_USAGE,
+            },
+        }
+    }
+
+    /// `-R`, with ipvsadm's observable behaviour: every line is a command line of its
+    /// own, run in order, with the same messages and exit status. Runs of consecutive
+    /// changes go to the kernel as one batch; anything else (a listing, an error that
+    /// ends the restore) first waits for the changes before it.
+    fn restore_compatible(&mut self, lines: Vec<RestoreLine>) -> i32 {
         let mut status = 0;
-        for line in restore_lines(stdin.lock()) {
-            let mut argv = vec![OsString::from(&self.argv0)];
-            argv.extend(line.into_iter().map(OsString::from));
-            status = match args::parse(&argv) {
+        let mut queued = Vec::new();
+        for line in lines {
+            let command = match self.parse_line(&line).map(as_change) {
+                Ok(Ok((op, request))) => {
+                    queued.push(Queued {
+                        op,
+                        request,
+                        line: None,
+                    });
+                    continue;
+                }
+                Ok(Err(command)) => Ok(command),
+                Err(error) => Err(error),
+            };
+            self.apply_queued(&mut queued, status);
+            status = match command {
                 // -h and -v end a restore at once.
                 Ok(Command::Help) => return print_stdout(&usage(&self.argv0)),
                 Ok(Command::Version) => return print_stdout(&version_line(&self.argv0)),
-                Ok(Command::Restore) => return report_parse_error(&try_help(&self.argv0)),
+                Ok(Command::Restore(_)) => return report_parse_error(&try_help(&self.argv0)),
                 Ok(command) => self.execute(command),
                 // Validation errors and the "Try" line abort the restore; popt errors
                 // (exit 255 with a message of their own) only fail their line.
@@ -298,8 +346,95 @@ impl Session {
                 Err(error) => return report_parse_error(&error),
             };
         }
-        status
+        self.apply_queued(&mut queued, status).0
     }
+
+    fn parse_line(&self, line: &RestoreLine) -> Result<Command, ParseError> {
+        let mut argv = vec![OsString::from(&self.argv0)];
+        argv.extend(line.words.iter().map(OsString::from));
+        args::parse(&argv)
+    }
+
+    /// `--test` and the first pass of `--strict`: every line parsed and checked, every bad
+    /// one reported as `line N: message` on stderr.
+    fn check_lines(&self, lines: Vec<RestoreLine>) -> Result<Vec<(usize, Command)>, ()> {
+        let mut commands = Vec::with_capacity(lines.len());
+        let mut bad = 0;
+        for line in &lines {
+            if line.words[0].starts_with('#') {
+                bad += 1;
+                eprintln!(
+                    "line {}: comments are not allowed in rules (ipvsadm -R stops there)",
+                    line.number
+                );
+                continue;
+            }
+            let problem = match self.parse_line(line) {
+                Ok(Command::Help | Command::Version | Command::Restore(_)) => {
+                    "-h, -v and -R have no place in rules".to_string()
+                }
+                Ok(command) => {
+                    commands.push((line.number, command));
+                    continue;
+                }
+                Err(error) => error.message.trim_end().replace('\n', " "),
+            };
+            bad += 1;
+            eprintln!("line {}: {problem}", line.number);
+        }
+        if bad == 0 { Ok(commands) } else { Err(()) }
+    }
+
+    /// The second pass of `--strict`: everything applied in order, each refused rule
+    /// reported with its line number; non-zero if any was refused.
+    fn restore_strict(&mut self, commands: Vec<(usize, Command)>) -> i32 {
+        let mut queued = Vec::new();
+        let mut failed = false;
+        for (number, command) in commands {
+            match as_change(command) {
+                Ok((op, request)) => queued.push(Queued {
+                    op,
+                    request,
+                    line: Some(number),
+                }),
+                Err(command) => {
+                    failed |= self.apply_queued(&mut queued, 0).1 > 0;
+                    failed |= self.execute(command) != 0;
+                }
+            }
+        }
+        failed |= self.apply_queued(&mut queued, 0).1 > 0;
+        if failed { EXIT_KERNEL } else { 0 }
+    }
+}
+
+/// A change waiting for its batch.
+struct Queued {
+    /// The operation ipvsadm's error texts follow (`None`: the last one stays).
+    op: Option<Operation>,
+    request: Request,
+    /// The input line, for `--strict` reports.
+    line: Option<usize>,
+}
+
+/// The kernel change a command makes, with the operation ipvsadm's error texts follow
+/// (`None`: the last one stays, as for flush); any other command is given back.
+fn as_change(command: Command) -> Result<(Option<Operation>, Request), Command> {
+    let (op, request) = match command {
+        Command::AddService(svc) => (Operation::AddService, Request::AddService(svc)),
+        Command::EditService(svc) => (Operation::EditService, Request::EditService(svc)),
+        Command::DeleteService(key) => (Operation::DeleteService, Request::DelService(key)),
+        Command::Clear => return Ok((None, Request::Flush)),
+        Command::AddServer(key, dest) => (Operation::AddDest, Request::AddDest(key, dest)),
+        Command::EditServer(key, dest) => (Operation::EditDest, Request::EditDest(key, dest)),
+        Command::DeleteServer(key, dest) => (Operation::DeleteDest, Request::DelDest(key, dest)),
+        Command::Zero(key) => (Operation::Zero, Request::Zero(zero_target(key))),
+        Command::SetTimeouts(t) => (Operation::SetTimeouts, Request::SetTimeouts(t)),
+        Command::StartDaemon(d) => (Operation::StartDaemon, Request::StartDaemon(d)),
+        Command::StopDaemon { state, .. } => (Operation::StopDaemon, Request::StopDaemon(state)),
+        other => return Err(other),
+    };
+    Ok((Some(op), request))
 }
 
 /// ipvsadm zeroes everything when asked to zero a service whose address, port and mark
@@ -322,17 +457,25 @@ fn is_try_line(error: &ParseError) -> bool {
     error.message.starts_with("Try `")
 }
 
+/// One command line of restore input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RestoreLine {
+    /// 1-based, counting every line of the input.
+    number: usize,
+    words: Vec<String>,
+}
+
 /// Splits restore input as ipvsadm's reader does: words separated by blanks, tabs, CR and
 /// LF, one command per line, the word `ipvsadm` dropped anywhere, empty lines skipped.
-fn restore_lines(input: impl BufRead) -> Vec<Vec<String>> {
+fn restore_lines(mut input: impl BufRead) -> Vec<RestoreLine> {
     let mut lines = Vec::new();
-    let mut reader = input;
     let mut raw = Vec::new();
+    let mut number = 0;
     loop {
         raw.clear();
-        match reader.read_until(b'\n', &mut raw) {
+        match input.read_until(b'\n', &mut raw) {
             Ok(0) | Err(_) => break,
-            Ok(_) => {}
+            Ok(_) => number += 1,
         }
         let at_eof = !raw.ends_with(b"\n");
         // A last line without newline that ends in two or more blanks is dropped (sic).
@@ -346,7 +489,7 @@ fn restore_lines(input: impl BufRead) -> Vec<Vec<String>> {
             .map(str::to_string)
             .collect();
         if !words.is_empty() {
-            lines.push(words);
+            lines.push(RestoreLine { number, words });
         }
     }
     lines
@@ -360,15 +503,28 @@ mod tests {
     fn restore_input_is_split_like_ipvsadm() {
         let input = b"ipvsadm -A -t 10.0.0.1:80 -s rr\r\n\n  \t\n-a -t 10.0.0.1:80 ipvsadm -r 10.0.0.2 -m\n-C";
         let lines = restore_lines(&input[..]);
+        let words: Vec<_> = lines.iter().map(|l| (l.number, l.words.clone())).collect();
         assert_eq!(
-            lines,
+            words,
             vec![
-                vec!["-A", "-t", "10.0.0.1:80", "-s", "rr"],
-                vec!["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-m"],
-                vec!["-C"],
+                (
+                    1,
+                    vec!["-A", "-t", "10.0.0.1:80", "-s", "rr"]
+                        .into_iter()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                ),
+                (
+                    4,
+                    vec!["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-m"]
+                        .into_iter()
+                        .map(String::from)
+                        .collect()
+                ),
+                (5, vec!["-C".to_string()]),
             ]
         );
-        assert_eq!(restore_lines(&b"-C\n-C  "[..]), vec![vec!["-C"]]);
+        assert_eq!(restore_lines(&b"-C\n-C  "[..]).len(), 1);
         assert_eq!(restore_lines(&b"-C\n-C "[..]).len(), 2);
     }
 

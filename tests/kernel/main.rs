@@ -8,6 +8,7 @@ mod batch;
 mod config;
 mod dests;
 mod raw_codec;
+mod restore;
 mod services;
 
 use std::net::IpAddr;

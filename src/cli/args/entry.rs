@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::table::{Bit, Cmd, Opt, OptionSet, check_command, check_tunnel};
 use super::values::{self, HostPort, MAX_TIMEOUT, McastGroup, SchedFlagError};
-use crate::cli::{Command, ListOptions};
+use crate::cli::{Command, ListOptions, RestoreMode};
 use crate::model::{
     AddressFamily, DaemonState, DestKey, Destination, FwdMethod, Netmask, Protocol, Service,
     ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
@@ -82,6 +82,7 @@ pub struct Entry {
     daemon: Daemon,
     timeouts: Timeouts,
     sched_flags_arg: Vec<u8>,
+    restore_mode: RestoreMode,
 }
 
 impl Entry {
@@ -131,6 +132,7 @@ impl Entry {
             },
             timeouts: Timeouts::default(),
             sched_flags_arg: Vec::new(),
+            restore_mode: RestoreMode::Compatible,
         })
     }
 
@@ -214,6 +216,14 @@ impl Entry {
                 self.dest.tun_flags |= TunnelFlags::REMCSUM;
             }
             Opt::Sort => {}
+            Opt::RestoreTest => {
+                self.options.set(Bit::RestoreTest)?;
+                self.restore_mode = RestoreMode::Test;
+            }
+            Opt::RestoreStrict => {
+                self.options.set(Bit::RestoreStrict)?;
+                self.restore_mode = RestoreMode::Strict;
+            }
             _ => return self.list_flag(opt),
         }
         Ok(true)
@@ -515,7 +525,7 @@ impl Entry {
                 state: self.daemon.state,
                 sync_id: self.daemon.sync_id,
             },
-            Cmd::Restore => Command::Restore,
+            Cmd::Restore => Command::Restore(self.restore_mode),
             Cmd::Save => Command::Save {
                 numeric: self.list.numeric,
             },

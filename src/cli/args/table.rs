@@ -67,6 +67,9 @@ pub enum Opt {
     TunNocsum,
     TunCsum,
     TunRemcsum,
+    // rsipvsadm's own, for -R only.
+    RestoreTest,
+    RestoreStrict,
 }
 
 const fn spec(long: &'static str, short: u8, arg: ArgKind, id: Opt) -> OptSpec<Opt> {
@@ -140,6 +143,8 @@ pub const OPTIONS: &[OptSpec<Opt>] = &[
     spec("tun-nocsum", 0, Flag, Opt::TunNocsum),
     spec("tun-csum", 0, Flag, Opt::TunCsum),
     spec("tun-remcsum", 0, Flag, Opt::TunRemcsum),
+    spec("test", 0, Flag, Opt::RestoreTest),
+    spec("strict", 0, Flag, Opt::RestoreStrict),
 ];
 
 /// The commands, in ipvsadm's order (the matrix rows).
@@ -207,16 +212,18 @@ impl Cmd {
     /// `x` illegal, `1` at most one of these, `.` optional.
     fn matrix_row(self) -> &'static [u8; OPT_BITS] {
         match self {
-            Cmd::Add | Cmd::Edit => b"xx+...xxxxxxxxxxxxxxx...xxxxxxxxxx",
-            Cmd::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::List => b".11xxxxxxxxx11.......xxxxxxx.xxxxx",
-            Cmd::AddDest | Cmd::EditDest => b"xx+xxx+....xxxxxxxxxxxxxxxxxx.....",
-            Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::StartDaemon => b"xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxx",
-            Cmd::StopDaemon => b"xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxx",
-            Cmd::Save => b".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Zero => b"xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Flush | Cmd::SetTimeout | Cmd::Restore => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Add | Cmd::Edit => b"xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxxx",
+            Cmd::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::List => b".11xxxxxxxxx11.......xxxxxxx.xxxxxxx",
+            Cmd::AddDest | Cmd::EditDest => b"xx+xxx+....xxxxxxxxxxxxxxxxxx.....xx",
+            Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::StartDaemon => b"xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxx",
+            Cmd::StopDaemon => b"xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxx",
+            Cmd::Save => b".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Zero => b"xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Flush | Cmd::SetTimeout => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            // --test and --strict exclude each other.
+            Cmd::Restore => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx11",
         }
     }
 }
@@ -259,9 +266,12 @@ pub enum Bit {
     TunNocsum,
     TunCsum,
     TunRemcsum,
+    RestoreTest,
+    RestoreStrict,
 }
 
-pub const OPT_BITS: usize = 34;
+/// ipvsadm's 34 option bits, then rsipvsadm's own.
+pub const OPT_BITS: usize = 36;
 
 /// `optname`s, indexed by bit.
 const OPT_NAMES: [&str; OPT_BITS] = [
@@ -299,6 +309,8 @@ const OPT_NAMES: [&str; OPT_BITS] = [
     "tun-nocsum",
     "tun-csum",
     "tun-remcsum",
+    "test",
+    "strict",
 ];
 
 impl Bit {

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::{ParseError, parse, parse_bytes};
-use crate::cli::{Command, ListOptions};
+use crate::cli::{Command, ListOptions, RestoreMode};
 use crate::model::{
     AddressFamily, DaemonState, DestKey, Destination, FwdMethod, Netmask, Protocol, Service,
     ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
@@ -1124,7 +1124,20 @@ fn list_options() {
 fn simple_commands() {
     assert_eq!(ok(&["-C"]), Command::Clear);
     assert_eq!(ok(&["--clear"]), Command::Clear);
-    assert_eq!(ok(&["-R"]), Command::Restore);
+    assert_eq!(ok(&["-R"]), Command::Restore(RestoreMode::Compatible));
+    assert_eq!(ok(&["-R", "--test"]), Command::Restore(RestoreMode::Test));
+    assert_eq!(
+        ok(&["-R", "--strict"]),
+        Command::Restore(RestoreMode::Strict)
+    );
+    assert_eq!(
+        invalid(&["-R", "--test", "--strict"]),
+        "The option 'strict' conflicts with the 'test' option in the 'restore' command"
+    );
+    assert_eq!(
+        invalid(&["-L", "--test"]),
+        "Illegal 'test' option with the 'list' command"
+    );
     assert_eq!(ok(&["-S"]), Command::Save { numeric: false });
     assert_eq!(ok(&["-Sn"]), Command::Save { numeric: true });
     assert_eq!(

@@ -1,0 +1,123 @@
+//! `rsipvsadm -R --test` and `-R --strict` (ipvsadm has neither): the binary against the
+//! real kernel, in a fresh namespace each.
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common::{Exit, RunOutput, rsipvsadm_bin, run_with_timeout};
+use crate::netns_test;
+
+fn rsipvsadm(args: &[&str], stdin: &str) -> RunOutput {
+    run_with_timeout(
+        Command::new(rsipvsadm_bin()).arg0("rsipvsadm").args(args),
+        Some(stdin.as_bytes()),
+        Duration::from_secs(60),
+    )
+}
+
+fn saved_table() -> String {
+    let out = rsipvsadm(&["-S", "-n"], "");
+    assert_eq!(out.exit, Exit::Code(0), "{}", out.stderr_lossy());
+    out.stdout_lossy()
+}
+
+const EXISTING: &str = "-A -t 10.0.0.9:80 -s rr\n";
+
+const WITH_BAD_LINES: &str = "\
+-A -t 10.0.0.1:80 -s rr
+-a -t 10.0.0.1:80 -r 10.0.0.2 -w heavy
+
+-A -t 10.0.0.1:0
+# a comment
+-a -t 10.0.0.1:80 -r 10.0.0.3 -m
+";
+
+const EXPECTED_REPORT: &str = "\
+line 2: illegal weight specified
+line 4: Zero port specified for non-persistent service
+line 5: comments are not allowed in rules (ipvsadm -R stops there)
+";
+
+#[test]
+fn test_mode_reports_every_bad_line_and_changes_nothing() {
+    netns_test(|| {
+        assert_eq!(rsipvsadm(&["-R"], EXISTING).exit, Exit::Code(0));
+        let before = saved_table();
+
+        let out = rsipvsadm(&["-R", "--test"], WITH_BAD_LINES);
+        assert_eq!(out.exit, Exit::Code(2));
+        assert_eq!(out.stderr_lossy(), EXPECTED_REPORT);
+        assert_eq!(saved_table(), before);
+
+        let good = "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -m\n";
+        let out = rsipvsadm(&["-R", "--test"], good);
+        assert_eq!(
+            (out.exit, out.stderr_lossy()),
+            (Exit::Code(0), String::new())
+        );
+        assert_eq!(
+            saved_table(),
+            before,
+            "--test must not apply good lines either"
+        );
+    });
+}
+
+#[test]
+fn strict_mode_applies_nothing_when_a_line_is_malformed() {
+    netns_test(|| {
+        assert_eq!(rsipvsadm(&["-R"], EXISTING).exit, Exit::Code(0));
+        let before = saved_table();
+        let out = rsipvsadm(&["-R", "--strict"], WITH_BAD_LINES);
+        assert_eq!(out.exit, Exit::Code(2));
+        assert_eq!(out.stderr_lossy(), EXPECTED_REPORT);
+        assert_eq!(saved_table(), before);
+    });
+}
+
+#[test]
+fn strict_mode_reports_each_refused_rule_with_its_line() {
+    netns_test(|| {
+        assert_eq!(rsipvsadm(&["-R"], EXISTING).exit, Exit::Code(0));
+        let rules = "\
+-A -t 10.0.0.1:80 -s rr
+-A -t 10.0.0.9:80 -s wrr
+-a -t 10.0.0.1:80 -r 10.0.0.2 -m
+-a -t 10.0.0.7:80 -r 10.0.0.2 -m
+-a -t 10.0.0.1:80 -r 10.0.0.3 -m
+-A -u 10.0.0.1:53 -s nosuch
+";
+        let out = rsipvsadm(&["-R", "--strict"], rules);
+        assert_eq!(out.exit, Exit::Code(255));
+        assert_eq!(
+            out.stderr_lossy(),
+            "line 2: Service already exists\n\
+             line 4: Service not defined\n\
+             line 6: Scheduler or persistence engine not found\n"
+        );
+        assert_eq!(
+            saved_table(),
+            "-A -t 10.0.0.1:80 -s rr\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n\
+             -a -t 10.0.0.1:80 -r 10.0.0.3:80 -m -w 1\n\
+             -A -t 10.0.0.9:80 -s rr\n"
+        );
+    });
+}
+
+#[test]
+fn strict_mode_succeeds_quietly_on_good_rules() {
+    netns_test(|| {
+        let rules = "-A -f 7 -s sh -b sh-port\n-a -f 7 -r 10.0.0.5:0 -m -w 3\n";
+        let out = rsipvsadm(&["-R", "--strict"], rules);
+        assert_eq!(
+            (out.exit, out.stderr_lossy()),
+            (Exit::Code(0), String::new())
+        );
+        assert_eq!(
+            saved_table(),
+            "-A -f 7 -s sh -b sh-port\n-a -f 7 -r 10.0.0.5:0 -m -w 3\n"
+        );
+    });
+}
