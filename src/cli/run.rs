@@ -96,9 +96,9 @@ struct Session {
 
 impl Session {
     fn execute(&mut self, command: Command) -> i32 {
-        let command = match as_change(command) {
-            Ok((op, request)) => return self.change(op, request),
-            Err(command) => command,
+        let command = match Step::of(command) {
+            Step::Change(op, request) => return self.change(op, request),
+            Step::Other(command) => command,
         };
         match command {
             Command::Help => print_stdout(&usage(&self.argv0)),
@@ -319,8 +319,8 @@ impl Session {
         let mut status = 0;
         let mut queued = Vec::new();
         for line in lines {
-            let command = match self.parse_line(&line).map(as_change) {
-                Ok(Ok((op, request))) => {
+            let command = match self.parse_line(&line).map(Step::of) {
+                Ok(Step::Change(op, request)) => {
                     queued.push(Queued {
                         op,
                         request,
@@ -328,7 +328,7 @@ impl Session {
                     });
                     continue;
                 }
-                Ok(Err(command)) => Ok(command),
+                Ok(Step::Other(command)) => Ok(command),
                 Err(error) => Err(error),
             };
             self.apply_queued(&mut queued, status);
@@ -391,13 +391,13 @@ impl Session {
         let mut queued = Vec::new();
         let mut failed = false;
         for (number, command) in commands {
-            match as_change(command) {
-                Ok((op, request)) => queued.push(Queued {
+            match Step::of(command) {
+                Step::Change(op, request) => queued.push(Queued {
                     op,
                     request,
                     line: Some(number),
                 }),
-                Err(command) => {
+                Step::Other(command) => {
                     failed |= self.apply_queued(&mut queued, 0).1 > 0;
                     failed |= self.execute(command) != 0;
                 }
@@ -417,24 +417,36 @@ struct Queued {
     line: Option<usize>,
 }
 
-/// The kernel change a command makes, with the operation ipvsadm's error texts follow
-/// (`None`: the last one stays, as for flush); any other command is given back.
-fn as_change(command: Command) -> Result<(Option<Operation>, Request), Command> {
-    let (op, request) = match command {
-        Command::AddService(svc) => (Operation::AddService, Request::AddService(svc)),
-        Command::EditService(svc) => (Operation::EditService, Request::EditService(svc)),
-        Command::DeleteService(key) => (Operation::DeleteService, Request::DelService(key)),
-        Command::Clear => return Ok((None, Request::Flush)),
-        Command::AddServer(key, dest) => (Operation::AddDest, Request::AddDest(key, dest)),
-        Command::EditServer(key, dest) => (Operation::EditDest, Request::EditDest(key, dest)),
-        Command::DeleteServer(key, dest) => (Operation::DeleteDest, Request::DelDest(key, dest)),
-        Command::Zero(key) => (Operation::Zero, Request::Zero(zero_target(key))),
-        Command::SetTimeouts(t) => (Operation::SetTimeouts, Request::SetTimeouts(t)),
-        Command::StartDaemon(d) => (Operation::StartDaemon, Request::StartDaemon(d)),
-        Command::StopDaemon { state, .. } => (Operation::StopDaemon, Request::StopDaemon(state)),
-        other => return Err(other),
-    };
-    Ok((Some(op), request))
+/// A parsed command as the runner sees it: a kernel change, or anything else.
+enum Step {
+    /// The change, with the operation ipvsadm's error texts follow (`None`: the last one
+    /// stays, as for flush).
+    Change(Option<Operation>, Request),
+    Other(Command),
+}
+
+impl Step {
+    fn of(command: Command) -> Step {
+        let (op, request) = match command {
+            Command::AddService(svc) => (Operation::AddService, Request::AddService(svc)),
+            Command::EditService(svc) => (Operation::EditService, Request::EditService(svc)),
+            Command::DeleteService(key) => (Operation::DeleteService, Request::DelService(key)),
+            Command::Clear => return Step::Change(None, Request::Flush),
+            Command::AddServer(key, dest) => (Operation::AddDest, Request::AddDest(key, dest)),
+            Command::EditServer(key, dest) => (Operation::EditDest, Request::EditDest(key, dest)),
+            Command::DeleteServer(key, dest) => {
+                (Operation::DeleteDest, Request::DelDest(key, dest))
+            }
+            Command::Zero(key) => (Operation::Zero, Request::Zero(zero_target(key))),
+            Command::SetTimeouts(t) => (Operation::SetTimeouts, Request::SetTimeouts(t)),
+            Command::StartDaemon(d) => (Operation::StartDaemon, Request::StartDaemon(d)),
+            Command::StopDaemon { state, .. } => {
+                (Operation::StopDaemon, Request::StopDaemon(state))
+            }
+            other => return Step::Other(other),
+        };
+        Step::Change(Some(op), request)
+    }
 }
 
 /// ipvsadm zeroes everything when asked to zero a service whose address, port and mark
