@@ -67,16 +67,38 @@ impl ParseError {
 
 /// Parses a whole argv, `argv[0]` (the program name used in messages) included.
 pub fn parse(argv: &[OsString]) -> Result<Command, ParseError> {
+    parse_with(argv, Dialect::CommandLine)
+}
+
+/// Parses one line of `-R` input (as an argv). Unlike ipvsadm, a rule may name a fwmark
+/// of 2^31 or more by the negative number ipvsadm's `-S` prints for it, so that every
+/// saved table restores.
+pub fn parse_rule(argv: &[OsString]) -> Result<Command, ParseError> {
+    parse_with(argv, Dialect::Rule)
+}
+
+/// Where a command line comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    CommandLine,
+    Rule,
+}
+
+fn parse_with(argv: &[OsString], dialect: Dialect) -> Result<Command, ParseError> {
     let posix = ["POSIXLY_CORRECT", "POSIX_ME_HARDER"]
         .iter()
         .any(|name| std::env::var_os(name).is_some());
     let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
-    parse_bytes(&argv, posix)
+    parse_bytes(&argv, posix, dialect)
 }
 
 /// [`parse`] on raw arguments; `posix_me_harder`: the first positional argument ends the
 /// options (popt under `POSIXLY_CORRECT`).
-fn parse_bytes(argv: &[Vec<u8>], posix_me_harder: bool) -> Result<Command, ParseError> {
+fn parse_bytes(
+    argv: &[Vec<u8>],
+    posix_me_harder: bool,
+    dialect: Dialect,
+) -> Result<Command, ParseError> {
     if argv.len() <= 1 {
         return Ok(Command::List(Default::default()));
     }
@@ -91,7 +113,8 @@ fn parse_bytes(argv: &[Vec<u8>], posix_me_harder: bool) -> Result<Command, Parse
         Opt::Version => return Ok(Command::Version),
         id => Cmd::of(id).ok_or_else(|| ParseError::try_help(&argv0))?,
     };
-    let mut entry = Entry::new(cmd, first.value.as_deref()).map_err(ParseError::invalid)?;
+    let mut entry =
+        Entry::new(cmd, first.value.as_deref(), dialect).map_err(ParseError::invalid)?;
     read_options(&mut scanner, &mut entry)?;
     read_positionals(&mut scanner, &mut entry).map_err(ParseError::invalid)?;
     entry.finish().map_err(ParseError::invalid)

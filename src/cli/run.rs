@@ -352,7 +352,7 @@ impl Session {
     fn parse_line(&self, line: &RestoreLine) -> Result<Command, ParseError> {
         let mut argv = vec![OsString::from(&self.argv0)];
         argv.extend(line.words.iter().map(OsString::from));
-        args::parse(&argv)
+        args::parse_rule(&argv)
     }
 
     /// `--test` and the first pass of `--strict`: every line parsed and checked, every bad

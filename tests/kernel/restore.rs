@@ -121,3 +121,28 @@ fn strict_mode_succeeds_quietly_on_good_rules() {
         );
     });
 }
+
+/// ipvsadm saves marks of 2^31 and above as negative numbers and cannot restore them;
+/// rsipvsadm's own saves always restore.
+#[test]
+fn saves_with_large_fwmarks_restore() {
+    netns_test(|| {
+        for args in [
+            &["-A", "-f", "3000000000", "-s", "wlc"][..],
+            &["-a", "-f", "3000000000", "-r", "10.0.0.5", "-m"],
+            &["-A", "-f", "2147483648", "-6", "-s", "rr"],
+        ] {
+            assert_eq!(rsipvsadm(args, "").exit, Exit::Code(0), "{args:?}");
+        }
+        let saved = saved_table();
+        assert!(saved.contains("-A -f -1294967296 -s wlc\n"), "{saved}");
+        assert!(saved.contains("-A -f -2147483648 -6 -s rr\n"), "{saved}");
+        assert_eq!(rsipvsadm(&["-C"], "").exit, Exit::Code(0));
+        let out = rsipvsadm(&["-R"], &saved);
+        assert_eq!(
+            (out.exit, out.stderr_lossy()),
+            (Exit::Code(0), String::new())
+        );
+        assert_eq!(saved_table(), saved);
+    });
+}

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use super::Dialect;
 use super::table::{Bit, Cmd, Opt, OptionSet, check_command, check_tunnel};
 use super::values::{self, HostPort, MAX_TIMEOUT, McastGroup, SchedFlagError};
 use crate::cli::{Command, ListOptions, RestoreMode};
@@ -83,12 +84,13 @@ pub struct Entry {
     timeouts: Timeouts,
     sched_flags_arg: Vec<u8>,
     restore_mode: RestoreMode,
+    dialect: Dialect,
 }
 
 impl Entry {
     /// The entry for the first option, which must be a command: `value` is the daemon
     /// state of `--start-daemon`/`--stop-daemon`.
-    pub fn new(cmd: Cmd, value: Option<&[u8]>) -> Result<Self, Fail> {
+    pub fn new(cmd: Cmd, value: Option<&[u8]>, dialect: Dialect) -> Result<Self, Fail> {
         let state = match cmd {
             Cmd::StartDaemon | Cmd::StopDaemon => daemon_state(cmd, value.unwrap_or_default())?,
             _ => DaemonState::Master,
@@ -133,6 +135,7 @@ impl Entry {
             timeouts: Timeouts::default(),
             sched_flags_arg: Vec::new(),
             restore_mode: RestoreMode::Compatible,
+            dialect,
         })
     }
 
@@ -277,7 +280,13 @@ impl Entry {
         self.options.set(Bit::Service)?;
         self.svc.af = Some(AddressFamily::Inet);
         self.svc.protocol = Protocol::Tcp.to_raw();
+        let negative_allowed = self.dialect == Dialect::Rule;
         self.svc.fwmark = values::fwmark(v)
+            .or_else(|| {
+                negative_allowed
+                    .then(|| values::negative_fwmark(v))
+                    .flatten()
+            })
             .ok_or_else(|| format!("invalid fwmark value `{}' specified", text(v)))?;
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{ParseError, parse, parse_bytes};
+use super::{Dialect, ParseError, parse, parse_bytes};
 use crate::cli::{Command, ListOptions, RestoreMode};
 use crate::model::{
     AddressFamily, DaemonState, DestKey, Destination, FwdMethod, Netmask, Protocol, Service,
@@ -18,7 +18,7 @@ fn argv(args: &[&str]) -> Vec<Vec<u8>> {
 }
 
 fn run(args: &[&str]) -> Result<Command, ParseError> {
-    parse_bytes(&argv(args), false)
+    parse_bytes(&argv(args), false, Dialect::CommandLine)
 }
 
 fn ok(args: &[&str]) -> Command {
@@ -119,7 +119,7 @@ fn first_option_must_be_a_command() {
 #[test]
 fn try_line_uses_argv0_verbatim() {
     let argv = vec![b"/usr/sbin/x y".to_vec(), b"-n".to_vec()];
-    let e = parse_bytes(&argv, false).unwrap_err();
+    let e = parse_bytes(&argv, false, Dialect::CommandLine).unwrap_err();
     assert_eq!(
         e.message,
         "Try `/usr/sbin/x y -h' or '/usr/sbin/x y --help' for more information.\n"
@@ -247,11 +247,11 @@ fn double_dash_and_lone_dash_are_positional() {
 
 #[test]
 fn posixly_correct_stops_at_first_positional() {
-    let e = parse_bytes(&argv(&["-L", "foo", "-n"]), true).unwrap_err();
+    let e = parse_bytes(&argv(&["-L", "foo", "-n"]), true, Dialect::CommandLine).unwrap_err();
     assert_eq!(e.message, "unexpected argument foo\n");
-    let e = parse_bytes(&argv(&["-L", "--bogus", "foo"]), true).unwrap_err();
+    let e = parse_bytes(&argv(&["-L", "--bogus", "foo"]), true, Dialect::CommandLine).unwrap_err();
     assert_eq!(e.message, "--bogus: unknown option\n");
-    let e = parse_bytes(&argv(&["-L", "foo", "--bogus"]), true).unwrap_err();
+    let e = parse_bytes(&argv(&["-L", "foo", "--bogus"]), true, Dialect::CommandLine).unwrap_err();
     assert_eq!(e.message, "unexpected argument foo\n");
 }
 
@@ -1337,7 +1337,7 @@ fn non_utf8_never_panics() {
     for first in [&b"-A"[..], b"-L", b"--set", b"-a", b"\xff"] {
         for w in weird {
             let argv = vec![b"ipvsadm".to_vec(), first.to_vec(), w.to_vec(), w.to_vec()];
-            let _ = parse_bytes(&argv, false);
+            let _ = parse_bytes(&argv, false, Dialect::CommandLine);
         }
     }
     let argv = vec![
@@ -1348,13 +1348,15 @@ fn non_utf8_never_panics() {
         b"-s".to_vec(),
         b"r\xffr".to_vec(),
     ];
-    match parse_bytes(&argv, false) {
+    match parse_bytes(&argv, false, Dialect::CommandLine) {
         Ok(Command::AddService(s)) => assert_eq!(s.scheduler, "r\u{fffd}r"),
         other => panic!("{other:?}"),
     }
     let argv = vec![b"ipvsadm".to_vec(), b"-L".to_vec(), b"\xff".to_vec()];
     assert_eq!(
-        parse_bytes(&argv, false).unwrap_err().message,
+        parse_bytes(&argv, false, Dialect::CommandLine)
+            .unwrap_err()
+            .message,
         "unexpected argument \u{fffd}\n"
     );
 }
@@ -1365,4 +1367,29 @@ fn protocol_field_of_keys() {
         ServiceKey::Addr { protocol, .. } => assert_eq!(protocol, Protocol::Sctp),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn rules_accept_the_negative_fwmarks_ipvsadm_saves() {
+    let rule = |args: &[&str]| parse_bytes(&argv(args), false, Dialect::Rule);
+    let key = |mark| {
+        Some(ServiceKey::Fwmark {
+            af: AddressFamily::Inet,
+            mark,
+        })
+    };
+    match rule(&["-A", "-f", "-1294967296", "-s", "wlc"]).unwrap() {
+        Command::AddService(svc) => assert_eq!(Some(svc.key), key(3_000_000_000)),
+        other => panic!("{other:?}"),
+    }
+    match rule(&["-Z", "-f", "-2147483648"]).unwrap() {
+        Command::Zero(k) => assert_eq!(k, key(2_147_483_648)),
+        other => panic!("{other:?}"),
+    }
+    assert!(rule(&["-A", "-f", "-2147483649"]).is_err());
+    assert!(rule(&["-A", "-f", "0"]).is_err());
+    assert_eq!(
+        invalid(&["-A", "-f", "-1294967296"]),
+        "invalid fwmark value `-1294967296' specified"
+    );
 }

@@ -91,6 +91,11 @@ pub fn fwmark(text: &[u8]) -> Option<u32> {
     number(text, 1, i64::from(u32::MAX)).map(|n| n as u32)
 }
 
+/// A fwmark of 2^31 or more written as the negative number ipvsadm's `-S` prints for it.
+pub fn negative_fwmark(text: &[u8]) -> Option<u32> {
+    number(text, i64::from(i32::MIN), -1).map(|n| n as i32 as u32)
+}
+
 /// Persistence timeouts (`-p`, `--set`): up to 31 days.
 pub const MAX_TIMEOUT: u32 = 86400 * 31;
 
