@@ -7,6 +7,7 @@ mod common;
 mod batch;
 mod config;
 mod dests;
+mod permissions;
 mod raw_codec;
 mod restore;
 mod services;

@@ -333,6 +333,8 @@ vm_build_initramfs() {
 		is_elf "$f" && copy_libs_for "$root" "$f"
 	done < <(find "$root/opt/payload" -type f -print0)
 
+	# mktemp made the root and payload directories 0700: tests also run as other users.
+	chmod 0755 "$root" "$root/opt/payload"
 	(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --quiet -o -0 -H newc -R 0:0) >"$out" ||
 		die "cpio failed"
 	rm -rf "$root" # now, not at exit: the VM may run for many minutes
