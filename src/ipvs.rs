@@ -10,10 +10,8 @@ use crate::error::{Error, Result};
 use crate::model::{Destination, Info, Service, ServiceKey, SyncDaemon, Timeouts};
 use crate::netlink::DecodeError;
 use crate::netlink::attrs::{CmdAttr, IPVS_GENL_NAME, InfoAttr, IpvsCmd};
-use crate::netlink::codec::{
-    self, Request, daemon_nest, dest_nest, ipvs_message, key_attr, service_nest,
-};
-use crate::netlink::message::GenlMessage;
+use crate::netlink::codec::{self, Request, daemon_nest, ipvs_message, key_attr, service_nest};
+use crate::netlink::message::{GenlMessage, genl_attrs};
 use crate::netlink::nla::RawNla;
 use crate::netlink::socket::GenlSocket;
 
@@ -57,9 +55,8 @@ impl Ipvs {
         let msg = ipvs_message::<CmdAttr>(IpvsCmd::GetService, vec![]);
         let mut attempts = 0;
         loop {
-            let services = self.sock.dump(self.family, &msg, |reply| {
-                let nest = service_nest(&reply.attrs).ok_or_else(|| no_reply("service nest"))?;
-                Ok(codec::parse_service(nest)?)
+            let services = self.sock.dump_payloads(self.family, &msg, |payload| {
+                Ok(codec::service_from_reply(genl_attrs(payload)?)?)
             })?;
             attempts += 1;
             let mut seen = HashSet::with_capacity(services.len());
@@ -83,9 +80,8 @@ impl Ipvs {
     pub fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Destination>> {
         let msg = ipvs_message(IpvsCmd::GetDest, vec![key_attr(key)]);
         let af = key.af();
-        self.sock.dump(self.family, &msg, |reply| {
-            let nest = dest_nest(&reply.attrs).ok_or_else(|| no_reply("destination nest"))?;
-            Ok(codec::parse_dest(nest, af)?)
+        self.sock.dump_payloads(self.family, &msg, |payload| {
+            Ok(codec::dest_from_reply(genl_attrs(payload)?, af)?)
         })
     }
 

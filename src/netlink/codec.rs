@@ -7,7 +7,9 @@ use super::DecodeError;
 use super::attrs::{
     CmdAttr, DaemonAttr, DestAttr, IPVS_GENL_VERSION, InfoAttr, IpVsFlags, IpvsCmd, SvcAttr,
 };
+use super::attrs::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use super::message::GenlMessage;
+use super::nla;
 use crate::model::{
     AddressFamily, DaemonState, DestKey, Destination, FwdMethod, Info, Netmask, Protocol, Service,
     ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
@@ -145,23 +147,36 @@ fn missing(what: &str) -> DecodeError {
 
 /// Reads a service as the kernel lists it. Stats come from STATS64 when present.
 pub fn parse_service(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
+    service_from(attrs.iter().cloned().map(Ok))
+}
+
+/// A service from the attribute bytes of a reply (`GET_SERVICE`), without collecting
+/// the attributes first.
+pub fn service_from_reply(attrs: &[u8]) -> Result<Service, DecodeError> {
+    let nest = nla::find(attrs, IPVS_CMD_ATTR_SERVICE)?.ok_or_else(|| missing("service nest"))?;
+    service_from(nla::parse_iter(nest))
+}
+
+fn service_from(
+    attrs: impl IntoIterator<Item = Result<SvcAttr, DecodeError>>,
+) -> Result<Service, DecodeError> {
     let (mut af, mut protocol, mut addr, mut port, mut fwmark) = (None, None, None, None, None);
     let (mut sched, mut flags, mut timeout, mut netmask, mut pe) = (None, None, None, None, None);
     let (mut stats, mut stats64) = (None, None);
     for attr in attrs {
-        match attr {
-            SvcAttr::Af(v) => af = Some(*v),
-            SvcAttr::Protocol(v) => protocol = Some(*v),
-            SvcAttr::Addr(v) => addr = Some(*v),
-            SvcAttr::Port(v) => port = Some(*v),
-            SvcAttr::Fwmark(v) => fwmark = Some(*v),
-            SvcAttr::SchedName(v) => sched = Some(v.clone()),
+        match attr? {
+            SvcAttr::Af(v) => af = Some(v),
+            SvcAttr::Protocol(v) => protocol = Some(v),
+            SvcAttr::Addr(v) => addr = Some(v),
+            SvcAttr::Port(v) => port = Some(v),
+            SvcAttr::Fwmark(v) => fwmark = Some(v),
+            SvcAttr::SchedName(v) => sched = Some(v),
             SvcAttr::Flags(v) => flags = Some(v.flags & v.mask),
-            SvcAttr::Timeout(v) => timeout = Some(*v),
-            SvcAttr::Netmask(v) => netmask = Some(*v),
-            SvcAttr::PeName(v) => pe = Some(v.clone()),
-            SvcAttr::Stats(v) => stats = Some(*v),
-            SvcAttr::Stats64(v) => stats64 = Some(*v),
+            SvcAttr::Timeout(v) => timeout = Some(v),
+            SvcAttr::Netmask(v) => netmask = Some(v),
+            SvcAttr::PeName(v) => pe = Some(v),
+            SvcAttr::Stats(v) => stats = Some(v),
+            SvcAttr::Stats64(v) => stats64 = Some(v),
             SvcAttr::Other(..) => {}
         }
     }
@@ -225,27 +240,44 @@ pub fn parse_dest(
     attrs: &[DestAttr],
     service_af: AddressFamily,
 ) -> Result<Destination, DecodeError> {
+    dest_from(attrs.iter().cloned().map(Ok), service_af)
+}
+
+/// A destination from the attribute bytes of a `GET_DEST` dump reply, without collecting
+/// the attributes first (a large table has many).
+pub fn dest_from_reply(
+    attrs: &[u8],
+    service_af: AddressFamily,
+) -> Result<Destination, DecodeError> {
+    let nest = nla::find(attrs, IPVS_CMD_ATTR_DEST)?.ok_or_else(|| missing("destination nest"))?;
+    dest_from(nla::parse_iter(nest), service_af)
+}
+
+fn dest_from(
+    attrs: impl IntoIterator<Item = Result<DestAttr, DecodeError>>,
+    service_af: AddressFamily,
+) -> Result<Destination, DecodeError> {
     let (mut addr, mut port, mut fwd, mut weight) = (None, None, None, None);
     let (mut u_thresh, mut l_thresh, mut af) = (None, None, None);
     let mut dest = Destination::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, FwdMethod::Route);
     let (mut stats, mut stats64): (Option<Stats>, Option<Stats>) = (None, None);
     for attr in attrs {
-        match attr {
-            DestAttr::Addr(v) => addr = Some(*v),
-            DestAttr::Port(v) => port = Some(*v),
-            DestAttr::FwdMethod(v) => fwd = Some(*v),
-            DestAttr::Weight(v) => weight = Some(*v),
-            DestAttr::UThresh(v) => u_thresh = Some(*v),
-            DestAttr::LThresh(v) => l_thresh = Some(*v),
-            DestAttr::ActiveConns(v) => dest.active_conns = *v,
-            DestAttr::InactConns(v) => dest.inact_conns = *v,
-            DestAttr::PersistConns(v) => dest.persist_conns = *v,
-            DestAttr::Stats(v) => stats = Some(*v),
-            DestAttr::AddrFamily(v) => af = Some(*v),
-            DestAttr::Stats64(v) => stats64 = Some(*v),
-            DestAttr::TunType(v) => dest.tun_type = TunnelType::from_raw(*v),
-            DestAttr::TunPort(v) => dest.tun_port = *v,
-            DestAttr::TunFlags(v) => dest.tun_flags = TunnelFlags(*v),
+        match attr? {
+            DestAttr::Addr(v) => addr = Some(v),
+            DestAttr::Port(v) => port = Some(v),
+            DestAttr::FwdMethod(v) => fwd = Some(v),
+            DestAttr::Weight(v) => weight = Some(v),
+            DestAttr::UThresh(v) => u_thresh = Some(v),
+            DestAttr::LThresh(v) => l_thresh = Some(v),
+            DestAttr::ActiveConns(v) => dest.active_conns = v,
+            DestAttr::InactConns(v) => dest.inact_conns = v,
+            DestAttr::PersistConns(v) => dest.persist_conns = v,
+            DestAttr::Stats(v) => stats = Some(v),
+            DestAttr::AddrFamily(v) => af = Some(v),
+            DestAttr::Stats64(v) => stats64 = Some(v),
+            DestAttr::TunType(v) => dest.tun_type = TunnelType::from_raw(v),
+            DestAttr::TunPort(v) => dest.tun_port = v,
+            DestAttr::TunFlags(v) => dest.tun_flags = TunnelFlags(v),
             DestAttr::Other(..) => {}
         }
     }

@@ -72,6 +72,13 @@ impl<A: ParseNla> GenlMessage<A> {
     }
 }
 
+/// The attributes of a generic netlink payload (what follows `struct genlmsghdr`).
+pub fn genl_attrs(payload: &[u8]) -> Result<&[u8], DecodeError> {
+    payload
+        .get(GENL_HDRLEN..)
+        .ok_or_else(|| DecodeError::new("generic netlink header truncated"))
+}
+
 /// One netlink message as read from the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NlMsg<'a> {

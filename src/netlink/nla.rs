@@ -87,6 +87,24 @@ pub fn parse_all<T: ParseNla>(buf: &[u8]) -> Result<Vec<T>, DecodeError> {
         .collect()
 }
 
+/// Parses typed attributes one at a time, without collecting them (for hot paths).
+pub fn parse_iter<'a, T: ParseNla + 'a>(
+    buf: &'a [u8],
+) -> impl Iterator<Item = Result<T, DecodeError>> + 'a {
+    NlaIter::new(buf).map(|item| item.and_then(|(kind, payload)| T::parse(kind, payload)))
+}
+
+/// The payload of the first attribute of type `kind` (a nest, typically).
+pub fn find(buf: &[u8], kind: u16) -> Result<Option<&[u8]>, DecodeError> {
+    for item in NlaIter::new(buf) {
+        let (k, payload) = item?;
+        if k == kind {
+            return Ok(Some(payload));
+        }
+    }
+    Ok(None)
+}
+
 fn fixed<const N: usize>(payload: &[u8], what: &str) -> Result<[u8; N], DecodeError> {
     payload
         .try_into()
