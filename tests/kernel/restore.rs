@@ -146,3 +146,62 @@ fn saves_with_large_fwmarks_restore() {
         assert_eq!(saved_table(), saved);
     });
 }
+
+/// A table with every kind of rule ipvsadm can save. (Its IPv6 addresses have no names:
+/// a named IPv6 address saves as `[name]:port`, which neither tool reads back.)
+const EVERY_KIND: &str = "\
+-A -t 10.0.0.1:80 -s wrr -p 120 -M 255.255.255.0
+-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 7
+-a -t 10.0.0.1:80 -r 10.0.0.3:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
+-a -t 10.0.0.1:80 -r 10.0.0.4:80 -i -w 2 --tun-type gre --tun-nocsum
+-a -t 10.0.0.1:80 -r 10.0.0.5:80 -g -w 0
+-A -f 42 -6 -s sh -o -b sh-port
+-A -u [2001:db8::11]:53 -s wlc --pe sip
+-a -u [2001:db8::11]:53 -r [2001:db8::12]:53 -m -w 1
+-A --sctp-service 10.0.0.1:5060 -s mh -b mh-fallback,mh-port
+-A -t web2.test:http -s rr -p
+-a -t web2.test:http -r web3.test:http-alt -m -w 3
+";
+
+fn run_as_ipvsadm(program: std::path::PathBuf, args: &[&str], stdin: &str) -> RunOutput {
+    let out = run_with_timeout(
+        Command::new(&program).arg0("ipvsadm").args(args),
+        Some(stdin.as_bytes()),
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        out.exit,
+        Exit::Code(0),
+        "{program:?} {args:?}: {}",
+        out.stderr_lossy()
+    );
+    out
+}
+
+/// A file saved by either tool, with names or numeric, restores with the other to the
+/// same table.
+#[test]
+fn saves_restore_across_the_two_tools() {
+    use crate::common::ipvsadm_bin;
+    let tools = [("ipvsadm", ipvsadm_bin()), ("rsipvsadm", rsipvsadm_bin())];
+    for (saver_name, saver) in &tools {
+        for (restorer_name, restorer) in &tools {
+            for save_args in [&["-S", "-n"][..], &["-S"]] {
+                let (saver, restorer) = (saver.clone(), restorer.clone());
+                let (saved, table_after) = netns_test(move || {
+                    run_as_ipvsadm(saver.clone(), &["-R"], EVERY_KIND);
+                    let saved = run_as_ipvsadm(saver.clone(), save_args, "").stdout_lossy();
+                    let before = run_as_ipvsadm(saver.clone(), &["-S", "-n"], "").stdout_lossy();
+                    run_as_ipvsadm(saver.clone(), &["-C"], "");
+                    run_as_ipvsadm(restorer.clone(), &["-R"], &saved);
+                    let after = run_as_ipvsadm(saver, &["-S", "-n"], "").stdout_lossy();
+                    (before, after)
+                });
+                assert_eq!(
+                    table_after, saved,
+                    "{saver_name} {save_args:?} restored by {restorer_name}"
+                );
+            }
+        }
+    }
+}
