@@ -9,6 +9,7 @@ pub mod error;
 pub mod ipvs;
 pub mod model;
 pub mod netlink;
+pub mod nss;
 pub mod output;
 
 pub use error::{Error, Result};

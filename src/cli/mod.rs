@@ -1,7 +1,6 @@
 //! ipvsadm's command line: argv parsing and validation, running the parsed command, and
 //! the texts ipvsadm prints (usage, version, kernel error messages).
 
-pub mod addr;
 pub mod args;
 pub mod command;
 pub mod errors;

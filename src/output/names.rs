@@ -7,8 +7,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ffi::{CStr, c_int};
+use std::net::IpAddr;
+
+use crate::nss;
 
 /// ipvsadm formats the text into a 60-byte buffer.
 const ADDR_TEXT_MAX: usize = 59;
@@ -86,52 +88,7 @@ pub(crate) fn addr_port_text(
     super::text::cut(text, ADDR_TEXT_MAX)
 }
 
-/// `inet_ntop`'s text, which for some IPv6 addresses (e.g. `::1.2.3.4`) differs from
-/// Rust's `Display`.
-pub(crate) fn numeric_host(addr: IpAddr) -> String {
-    match addr {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => glibc_ntop6(&v6).unwrap_or_else(|| v6.to_string()),
-    }
-}
-
-/// `inet_pton(AF_INET6, …)`.
-pub(crate) fn parse_ipv6(text: &[u8]) -> Option<Ipv6Addr> {
-    let text = CString::new(text).ok()?;
-    let mut raw = [0u8; 16];
-    // SAFETY: `text` is NUL-terminated and `raw` has room for an in6_addr.
-    let ok = unsafe { inet_pton(libc::AF_INET6, text.as_ptr(), raw.as_mut_ptr().cast()) };
-    (ok == 1).then(|| Ipv6Addr::from(raw))
-}
-
-/// `inet_pton(AF_INET, …)`: strict dotted quad.
-pub(crate) fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
-    let text = CString::new(text).ok()?;
-    let mut raw = [0u8; 4];
-    // SAFETY: `text` is NUL-terminated and `raw` has room for an in_addr.
-    let ok = unsafe { inet_pton(libc::AF_INET, text.as_ptr(), raw.as_mut_ptr().cast()) };
-    (ok == 1).then(|| Ipv4Addr::from(raw))
-}
-
-fn glibc_ntop6(addr: &Ipv6Addr) -> Option<String> {
-    let raw = addr.octets();
-    let mut buf = [0 as c_char; 64];
-    // SAFETY: `raw` is an in6_addr and `buf` is larger than INET6_ADDRSTRLEN.
-    let text = unsafe {
-        inet_ntop(
-            libc::AF_INET6,
-            raw.as_ptr().cast(),
-            buf.as_mut_ptr(),
-            buf.len() as libc::socklen_t,
-        )
-    };
-    if text.is_null() {
-        return None;
-    }
-    // SAFETY: on success inet_ntop wrote a NUL-terminated string into `buf`.
-    let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
-    Some(text.to_string_lossy().into_owned())
-}
+use crate::nss::numeric_host;
 
 /// The system's resolver and services database, as ipvsadm queries them. Answers are
 /// remembered for the life of the process: a listing asks about the same addresses and
@@ -154,7 +111,7 @@ impl NameLookup for SystemLookup {
             if let Some(known) = answers.borrow().hosts.get(&addr) {
                 return known.clone();
             }
-            let found = gethostbyaddr_name(addr);
+            let found = nss::host_name(addr);
             answers.borrow_mut().hosts.insert(addr, found.clone());
             found
         })
@@ -165,7 +122,7 @@ impl NameLookup for SystemLookup {
             if let Some(known) = answers.borrow().services.get(&(port, protocol)) {
                 return known.clone();
             }
-            let found = getservbyport_name(port, protocol);
+            let found = nss::service_name(port, protocol.database_name());
             answers
                 .borrow_mut()
                 .services
@@ -173,110 +130,6 @@ impl NameLookup for SystemLookup {
             found
         })
     }
-}
-
-/// Growing scratch space for the reentrant lookups, which report ERANGE when it is short.
-const FIRST_BUFFER: usize = 1024;
-const LAST_BUFFER: usize = 1 << 20;
-
-/// `gethostbyaddr(addr)->h_name`.
-fn gethostbyaddr_name(addr: IpAddr) -> Option<Vec<u8>> {
-    let (raw, family): (Vec<u8>, c_int) = match addr {
-        IpAddr::V4(v4) => (v4.octets().to_vec(), libc::AF_INET),
-        IpAddr::V6(v6) => (v6.octets().to_vec(), libc::AF_INET6),
-    };
-    let mut size = FIRST_BUFFER;
-    while size <= LAST_BUFFER {
-        let mut buf = vec![0 as c_char; size];
-        // SAFETY: hostent is plain data; all-zero is a valid value to be overwritten.
-        let mut entry: libc::hostent = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::hostent = std::ptr::null_mut();
-        let mut h_errno: c_int = 0;
-        // SAFETY: every pointer refers to live memory of the declared size.
-        let rc = unsafe {
-            gethostbyaddr_r(
-                raw.as_ptr().cast(),
-                raw.len() as libc::socklen_t,
-                family,
-                &mut entry,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-                &mut h_errno,
-            )
-        };
-        if rc == libc::ERANGE {
-            size *= 4;
-            continue;
-        }
-        if rc != 0 || result.is_null() || entry.h_name.is_null() {
-            return None;
-        }
-        // SAFETY: h_name points into `buf` (still alive) and is NUL-terminated.
-        return Some(unsafe { CStr::from_ptr(entry.h_name) }.to_bytes().to_vec());
-    }
-    None
-}
-
-/// `getservbyport(htons(port), proto)->s_name`.
-fn getservbyport_name(port: u16, protocol: PortProtocol) -> Option<Vec<u8>> {
-    let mut size = FIRST_BUFFER;
-    while size <= LAST_BUFFER {
-        let mut buf = vec![0 as c_char; size];
-        // SAFETY: servent is plain data; all-zero is a valid value to be overwritten.
-        let mut entry: libc::servent = unsafe { std::mem::zeroed() };
-        let mut result: *mut libc::servent = std::ptr::null_mut();
-        // SAFETY: every pointer refers to live memory of the declared size.
-        let rc = unsafe {
-            getservbyport_r(
-                c_int::from(port.to_be()),
-                protocol.database_name().as_ptr(),
-                &mut entry,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            )
-        };
-        if rc == libc::ERANGE {
-            size *= 4;
-            continue;
-        }
-        if rc != 0 || result.is_null() || entry.s_name.is_null() {
-            return None;
-        }
-        // SAFETY: s_name points into `buf` (still alive) and is NUL-terminated.
-        return Some(unsafe { CStr::from_ptr(entry.s_name) }.to_bytes().to_vec());
-    }
-    None
-}
-
-// glibc functions the libc crate does not declare.
-unsafe extern "C" {
-    fn gethostbyaddr_r(
-        addr: *const c_void,
-        len: libc::socklen_t,
-        family: c_int,
-        ret: *mut libc::hostent,
-        buf: *mut c_char,
-        buflen: libc::size_t,
-        result: *mut *mut libc::hostent,
-        h_errnop: *mut c_int,
-    ) -> c_int;
-    fn getservbyport_r(
-        port: c_int,
-        proto: *const c_char,
-        result_buf: *mut libc::servent,
-        buf: *mut c_char,
-        buflen: libc::size_t,
-        result: *mut *mut libc::servent,
-    ) -> c_int;
-    fn inet_ntop(
-        family: c_int,
-        src: *const c_void,
-        dst: *mut c_char,
-        size: libc::socklen_t,
-    ) -> *const c_char;
-    fn inet_pton(family: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
 }
 
 #[cfg(test)]
@@ -390,19 +243,6 @@ mod tests {
             numeric_host("2001:db8:0:1::1".parse().unwrap()),
             "2001:db8:0:1::1"
         );
-    }
-
-    #[test]
-    fn pton() {
-        let full = b"2001:0db8:0000:0000:0000:0000:0000:0001";
-        assert_eq!(parse_ipv6(full), Some("2001:db8::1".parse().unwrap()));
-        assert_eq!(parse_ipv6(b"0A000064"), None);
-        assert_eq!(
-            parse_ipv4(b"10.0.0.100"),
-            Some(Ipv4Addr::new(10, 0, 0, 100))
-        );
-        assert_eq!(parse_ipv4(b"0A000064"), None);
-        assert_eq!(parse_ipv4(b"1\0"), None);
     }
 
     #[test]

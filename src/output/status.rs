@@ -34,7 +34,7 @@ fn write_daemon(out: &mut dyn Write, d: &SyncDaemon) -> io::Result<()> {
         write!(out, ", maxlen={}", d.sync_maxlen)?;
     }
     if let Some(group) = d.mcast_group {
-        write!(out, ", group={}", super::names::numeric_host(group))?;
+        write!(out, ", group={}", crate::nss::numeric_host(group))?;
     }
     if d.mcast_port != 0 {
         write!(out, ", port={}", d.mcast_port)?;

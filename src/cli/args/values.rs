@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::cli::addr;
 use crate::model::{ServiceFlags, TunnelType};
+use crate::nss;
 
 /// `isspace` in the C locale.
 fn is_c_space(b: u8) -> bool {
@@ -120,7 +120,7 @@ pub fn host_port(text: &[u8], protocol: u16) -> Option<HostPort> {
         }
         None => (text, None),
     };
-    if let Some(v6) = addr::parse_inet_pton6(host) {
+    if let Some(v6) = nss::parse_inet_pton6(host) {
         let port = optional_port(bracket_port, protocol)?;
         return Some(HostPort {
             addr: IpAddr::V6(v6),
@@ -133,7 +133,7 @@ pub fn host_port(text: &[u8], protocol: u16) -> Option<HostPort> {
         Some(colon) => (&host[..colon], Some(&host[colon + 1..])),
         None => (host, None),
     };
-    let v4 = addr::parse_inet_aton(host).or_else(|| addr::host_to_addr(host))?;
+    let v4 = nss::parse_inet_aton(host).or_else(|| nss::host_to_addr(host))?;
     let port = optional_port(port_text, protocol)?;
     Some(HostPort {
         addr: IpAddr::V4(v4),
@@ -160,12 +160,12 @@ fn port(text: &[u8], protocol: u16) -> Option<u16> {
         libc::IPPROTO_SCTP => "sctp",
         _ => return None,
     };
-    addr::service_port(text, proto)
+    nss::service_port(text, proto)
 }
 
 /// `-M` for an IPv4 service: `inet_aton`, else a host name.
 pub fn ipv4_netmask(text: &[u8]) -> Option<Ipv4Addr> {
-    addr::parse_inet_aton(text).or_else(|| addr::host_to_addr(text))
+    nss::parse_inet_aton(text).or_else(|| nss::host_to_addr(text))
 }
 
 /// `-M` for an IPv6 service: `atoi`, 1..=128 (the `int` is stored in a `u32`).
@@ -246,12 +246,12 @@ pub enum McastGroup {
 /// dotted quad in 224.0.0.0/4.
 pub fn mcast_group(text: &[u8]) -> Result<IpAddr, McastGroup> {
     if text.contains(&b':') {
-        addr::parse_inet_pton6(text)
+        nss::parse_inet_pton6(text)
             .filter(|a| a.is_multicast())
             .map(IpAddr::V6)
             .ok_or(McastGroup::V6)
     } else {
-        addr::parse_inet_pton4(text)
+        nss::parse_inet_pton4(text)
             .filter(|a| a.is_multicast())
             .map(IpAddr::V4)
             .ok_or(McastGroup::V4)
