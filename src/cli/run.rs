@@ -96,17 +96,19 @@ struct Session {
 
 impl Session {
     fn execute(&mut self, command: Command) -> i32 {
-        let command = match Step::of(command) {
-            Step::Change(op, request) => return self.change(op, request),
-            Step::Other(command) => command,
-        };
-        match command {
-            Command::Help => print_stdout(&usage(&self.argv0)),
-            Command::Version => print_stdout(&version_line(&self.argv0)),
-            Command::List(opts) => self.list(&opts),
-            Command::Save { numeric } => self.save(numeric),
-            Command::Restore(mode) => self.restore(mode),
-            _ => unreachable!("every other command is a change"),
+        match Step::of(command) {
+            Step::Change(op, request) => self.change(op, request),
+            Step::Other(other) => self.run_other(other),
+        }
+    }
+
+    fn run_other(&mut self, other: Other) -> i32 {
+        match other {
+            Other::Help => print_stdout(&usage(&self.argv0)),
+            Other::Version => print_stdout(&version_line(&self.argv0)),
+            Other::List(opts) => self.list(&opts),
+            Other::Save { numeric } => self.save(numeric),
+            Other::Restore(mode) => self.restore(mode),
         }
     }
 
@@ -328,16 +330,16 @@ impl Session {
                     });
                     continue;
                 }
-                Ok(Step::Other(command)) => Ok(command),
+                Ok(Step::Other(other)) => Ok(other),
                 Err(error) => Err(error),
             };
             self.apply_queued(&mut queued, status);
             status = match command {
                 // -h and -v end a restore at once.
-                Ok(Command::Help) => return print_stdout(&usage(&self.argv0)),
-                Ok(Command::Version) => return print_stdout(&version_line(&self.argv0)),
-                Ok(Command::Restore(_)) => return report_parse_error(&try_help(&self.argv0)),
-                Ok(command) => self.execute(command),
+                Ok(Other::Help) => return print_stdout(&usage(&self.argv0)),
+                Ok(Other::Version) => return print_stdout(&version_line(&self.argv0)),
+                Ok(Other::Restore(_)) => return report_parse_error(&try_help(&self.argv0)),
+                Ok(other) => self.run_other(other),
                 // Validation errors and the "Try" line abort the restore; popt errors
                 // (exit 255 with a message of their own) only fail their line.
                 Err(error) if error.exit_code == EXIT_KERNEL && !is_try_line(&error) => {
@@ -397,9 +399,9 @@ impl Session {
                     request,
                     line: Some(number),
                 }),
-                Step::Other(command) => {
+                Step::Other(other) => {
                     failed |= self.apply_queued(&mut queued, 0).1 > 0;
-                    failed |= self.execute(command) != 0;
+                    failed |= self.run_other(other) != 0;
                 }
             }
         }
@@ -422,7 +424,16 @@ enum Step {
     /// The change, with the operation ipvsadm's error texts follow (`None`: the last one
     /// stays, as for flush).
     Change(Option<Operation>, Request),
-    Other(Command),
+    Other(Other),
+}
+
+/// The commands that change nothing in the kernel.
+enum Other {
+    Help,
+    Version,
+    List(ListOptions),
+    Save { numeric: bool },
+    Restore(RestoreMode),
 }
 
 impl Step {
@@ -443,7 +454,11 @@ impl Step {
             Command::StopDaemon { state, .. } => {
                 (Operation::StopDaemon, Request::StopDaemon(state))
             }
-            other => return Step::Other(other),
+            Command::Help => return Step::Other(Other::Help),
+            Command::Version => return Step::Other(Other::Version),
+            Command::List(opts) => return Step::Other(Other::List(opts)),
+            Command::Save { numeric } => return Step::Other(Other::Save { numeric }),
+            Command::Restore(mode) => return Step::Other(Other::Restore(mode)),
         };
         Step::Change(Some(op), request)
     }

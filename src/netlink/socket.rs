@@ -26,7 +26,10 @@ use super::message::{
 use super::nla::{Nla, ParseNla};
 use crate::error::{Error, Result};
 
-/// Larger than the 32 KiB dump chunks the kernel builds for a primed socket.
+/// The kernel sizes every dump chunk after the largest receive buffer ever offered (at
+/// least NLMSG_GOODSIZE, 3776 bytes), so 4 KiB keeps each chunk one page: allocating
+/// 32 KiB per destination dump was most of the kernel's time for a listing. Every reply
+/// fits; one that did not would be an error (MSG_TRUNC), never cut silently.
 const RECV_BUF_LEN: usize = 4 * 1024;
 /// Ceilings asked for with the FORCE options; the kernel doubles them. Memory is only
 /// used while replies are queued.
@@ -60,7 +63,7 @@ impl GenlSocket {
         Ok(GenlSocket {
             sock,
             seq: 1,
-            rx: vec![0; 2 * RECV_BUF_LEN],
+            rx: vec![0; RECV_BUF_LEN],
             // netlink_sendmsg() refuses more than sk_sndbuf - 32 bytes.
             max_batch_bytes: sndbuf.saturating_sub(4096).max(4096),
             max_batch_messages: (rcvbuf / RECV_COST_PER_REPLY).clamp(1, MAX_BATCH_MESSAGES),
@@ -120,7 +123,7 @@ impl GenlSocket {
             flags |= Msg::DONTWAIT;
         }
         loop {
-            return match self.sock.recv(&mut self.rx[..RECV_BUF_LEN], flags) {
+            return match self.sock.recv(&mut self.rx[..], flags) {
                 Ok((len, _)) if len > RECV_BUF_LEN => Err(Error::Io(io::Error::other(format!(
                     "netlink reply of {len} bytes does not fit the receive buffer"
                 )))),
@@ -130,56 +133,6 @@ impl GenlSocket {
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Err(Error::RepliesLost),
                 Err(e) => Err(Error::Io(e)),
             };
-        }
-    }
-
-    /// Receives one datagram of a dump, and the next one if it is already there: reading
-    /// a chunk makes the kernel build the next (often just NLMSG_DONE) at once, so one
-    /// `recvmmsg()` usually takes both, where two `recv()` calls would be needed.
-    /// Returns the lengths received into the two halves of `self.rx` (0: none).
-    fn recv_dump_chunks(&mut self) -> Result<[usize; 2]> {
-        let fd = self.sock.as_raw_fd();
-        let (first, second) = self.rx.split_at_mut(RECV_BUF_LEN);
-        let mut iov = [first, second].map(|half| libc::iovec {
-            iov_base: half.as_mut_ptr().cast(),
-            iov_len: half.len(),
-        });
-        // SAFETY: mmsghdr is plain data; all-zero is a valid, empty header.
-        let mut headers: [libc::mmsghdr; 2] = unsafe { std::mem::zeroed() };
-        for (header, iov) in headers.iter_mut().zip(iov.iter_mut()) {
-            header.msg_hdr.msg_iov = iov;
-            header.msg_hdr.msg_iovlen = 1;
-        }
-        loop {
-            // SAFETY: the headers point at the two halves of self.rx, alive and unaliased
-            // for the call; the kernel writes at most iov_len bytes into each.
-            let received = unsafe {
-                libc::recvmmsg(
-                    fd,
-                    headers.as_mut_ptr(),
-                    2,
-                    libc::MSG_WAITFORONE | libc::MSG_TRUNC,
-                    std::ptr::null_mut(),
-                )
-            };
-            if received < 0 {
-                let error = io::Error::last_os_error();
-                match error.raw_os_error() {
-                    Some(libc::EINTR) => continue,
-                    Some(libc::ENOBUFS) => return Err(Error::RepliesLost),
-                    _ => return Err(Error::Io(error)),
-                }
-            }
-            let mut lens = [0; 2];
-            for (len, header) in lens.iter_mut().zip(&headers).take(received as usize) {
-                *len = header.msg_len as usize;
-                if *len > RECV_BUF_LEN {
-                    return Err(Error::Io(io::Error::other(format!(
-                        "netlink reply of {len} bytes does not fit the receive buffer"
-                    ))));
-                }
-            }
-            return Ok(lens);
         }
     }
 
@@ -249,11 +202,8 @@ impl GenlSocket {
             let mut failure: Option<Error> = None;
             let mut interrupted = false;
             'dump: loop {
-                let lens = self.recv_dump_chunks()?;
-                let chunks = lens.iter().enumerate().filter(|(_, len)| **len > 0);
-                for raw in chunks.flat_map(|(i, &len)| {
-                    NlMsgIter::new(&self.rx[i * RECV_BUF_LEN..i * RECV_BUF_LEN + len])
-                }) {
+                let len = self.recv_blocking()?;
+                for raw in NlMsgIter::new(&self.rx[..len]) {
                     let raw = raw?;
                     if raw.seq != seq {
                         continue;
