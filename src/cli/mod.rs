@@ -5,6 +5,7 @@ pub mod args;
 pub mod command;
 pub mod errors;
 mod run;
+pub mod spec;
 pub mod usage;
 
 pub use command::{Command, ListOptions, RestoreMode};

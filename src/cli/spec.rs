@@ -1,0 +1,302 @@
+//! rsipvsadm's command line described as a [`clap::Command`], built from the option table
+//! ([`OPTIONS`](table::OPTIONS), the same table the parser scans with), for one purpose:
+//! generating the shell completions in `completions/`. It never parses argv: ipvsadm's
+//! command line follows popt's rules (see [`super::args`]), which clap does not reproduce.
+//!
+//! `tests/docs.rs` checks that the committed completions equal [`completion`]'s output and
+//! that the manual documents every option of [`options`]; run
+//! `RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs` to regenerate the completions
+//! after changing the table or the texts here.
+
+use clap::builder::PossibleValue;
+use clap::{Arg, ArgAction, Command, ValueHint};
+use clap_complete::Shell;
+
+// The option table is private to the parser (`args::table`); the same source files are
+// compiled here a second time so that this description is built from the very table the
+// parser uses, not from a copy of it.
+#[allow(dead_code, clippy::duplicate_mod)]
+#[path = "args/popt.rs"]
+mod popt;
+#[allow(dead_code, clippy::duplicate_mod)]
+#[path = "args/table.rs"]
+mod table;
+
+use popt::ArgKind;
+use table::{OPTIONS, Opt};
+
+/// The name the completions are generated for.
+pub const BIN_NAME: &str = "rsipvsadm";
+
+/// The schedulers ipvsadm's help lists, with what they do.
+pub const SCHEDULERS: &[(&str, &str)] = &[
+    ("rr", "round robin"),
+    ("wrr", "weighted round robin"),
+    ("lc", "least-connection"),
+    ("wlc", "weighted least-connection (the default)"),
+    ("lblc", "locality-based least-connection"),
+    ("lblcr", "locality-based least-connection with replication"),
+    ("dh", "destination hashing"),
+    ("sh", "source hashing"),
+    ("sed", "shortest expected delay"),
+    ("nq", "never queue"),
+    ("fo", "weighted failover"),
+    ("ovf", "weighted overflow"),
+    ("mh", "maglev hashing"),
+];
+
+/// The values of `--tun-type`.
+pub const TUNNEL_TYPES: &[(&str, &str)] = &[
+    ("ipip", "IP in IP encapsulation (the default)"),
+    ("gue", "generic UDP encapsulation"),
+    ("gre", "generic routing encapsulation"),
+];
+
+/// The flags of `-b`.
+pub const SCHED_FLAGS: &[(&str, &str)] = &[
+    (
+        "sh-fallback",
+        "sh: fall back to another server if the chosen one is unavailable",
+    ),
+    ("sh-port", "sh: include the source port in the hash"),
+    (
+        "mh-fallback",
+        "mh: fall back to another server if the chosen one is unavailable",
+    ),
+    ("mh-port", "mh: include the source port in the hash"),
+    ("flag-1", "scheduler flag 1"),
+    ("flag-2", "scheduler flag 2"),
+    ("flag-3", "scheduler flag 3"),
+];
+
+/// The states of `--start-daemon` and `--stop-daemon`.
+pub const DAEMON_STATES: &[(&str, &str)] = &[
+    ("master", "send connection updates"),
+    ("backup", "receive connection updates"),
+];
+
+/// One option of the table: its long name, its short letter, whether it takes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionName {
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// `Some(true)`: a value is required; `Some(false)`: optional (`-p`); `None`: a flag.
+    pub value: Option<bool>,
+}
+
+/// Every row of the option table, in its order (`--list` twice: `-L` and `-l`).
+pub fn options() -> Vec<OptionName> {
+    OPTIONS
+        .iter()
+        .map(|spec| OptionName {
+            long: spec.long,
+            short: spec.short.map(char::from),
+            value: match spec.arg {
+                ArgKind::None => None,
+                ArgKind::Required => Some(true),
+                ArgKind::Optional => Some(false),
+            },
+        })
+        .collect()
+}
+
+/// What the completions say about one option: help text, value name and value hint.
+struct Doc {
+    help: &'static str,
+    value: &'static str,
+    values: &'static [(&'static str, &'static str)],
+    hint: ValueHint,
+}
+
+const fn flag(help: &'static str) -> Doc {
+    Doc {
+        help,
+        value: "",
+        values: &[],
+        hint: ValueHint::Unknown,
+    }
+}
+
+/// A value completed by nothing (addresses, numbers, names).
+const fn value(help: &'static str, value: &'static str) -> Doc {
+    Doc {
+        help,
+        value,
+        values: &[],
+        hint: ValueHint::Other,
+    }
+}
+
+const fn choice(
+    help: &'static str,
+    value: &'static str,
+    values: &'static [(&'static str, &'static str)],
+) -> Doc {
+    Doc {
+        help,
+        value,
+        values,
+        hint: ValueHint::Unknown,
+    }
+}
+
+fn doc(opt: Opt) -> Doc {
+    match opt {
+        Opt::AddService => flag("add virtual service with options"),
+        Opt::EditService => flag("edit virtual service with options"),
+        Opt::DeleteService => flag("delete virtual service"),
+        Opt::Clear => flag("clear the whole table"),
+        Opt::List => flag("list the table"),
+        Opt::Zero => flag("zero counters in a service or all services"),
+        Opt::AddServer => flag("add real server with options"),
+        Opt::EditServer => flag("edit real server with options"),
+        Opt::DeleteServer => flag("delete real server"),
+        Opt::Set => flag("set connection timeout values (tcp tcpfin udp)"),
+        Opt::Help => flag("display the help message"),
+        Opt::Version => flag("display the version"),
+        Opt::Restore => flag("restore rules from stdin"),
+        Opt::Save => flag("save rules to stdout"),
+        Opt::StartDaemon => choice("start connection sync daemon", "state", DAEMON_STATES),
+        Opt::StopDaemon => choice("stop connection sync daemon", "state", DAEMON_STATES),
+        Opt::TcpService => value("TCP virtual service, host[:port]", "service-address"),
+        Opt::UdpService => value("UDP virtual service, host[:port]", "service-address"),
+        Opt::SctpService => value("SCTP virtual service, host[:port]", "service-address"),
+        Opt::FwmarkService => value("firewall-mark virtual service", "fwmark"),
+        Opt::Scheduler => choice("scheduling method (default wlc)", "scheduler", SCHEDULERS),
+        Opt::Persistent => value("persistent service, optional timeout in seconds", "timeout"),
+        Opt::Netmask => value("persistent granularity mask", "netmask"),
+        Opt::RealServer => value("real server, host[:port]", "server-address"),
+        Opt::Masquerading => flag("masquerading (NAT)"),
+        Opt::Ipip => flag("ipip encapsulation (tunneling)"),
+        Opt::Gatewaying => flag("gatewaying (direct routing, the default)"),
+        Opt::Weight => value("capacity of real server", "weight"),
+        Opt::UThreshold => value("upper threshold of connections", "uthreshold"),
+        Opt::LThreshold => value("lower threshold of connections", "lthreshold"),
+        Opt::Numeric => flag("numeric output of addresses and ports"),
+        Opt::Connection => flag("output of current IPVS connections"),
+        Opt::McastInterface => value("multicast interface for connection sync", "interface"),
+        Opt::SyncId => value("syncid for connection sync (0-255)", "syncid"),
+        Opt::Timeout => flag("output of timeout (tcp tcpfin udp)"),
+        Opt::Daemon => flag("output of daemon information"),
+        Opt::Stats => flag("output of statistics information"),
+        Opt::Rate => flag("output of rate information"),
+        Opt::Thresholds => flag("output of thresholds information"),
+        Opt::PersistentConn => flag("output of persistent connection info"),
+        Opt::NoSort => flag("disable sorting output of service/server entries"),
+        Opt::Sort => flag("does nothing, for backwards compatibility"),
+        Opt::Exact => flag("expand numbers (display exact values)"),
+        Opt::Ipv6 => flag("fwmark entry uses IPv6"),
+        Opt::Ops => flag("one-packet scheduling"),
+        Opt::Pe => choice(
+            "alternate persistence engine",
+            "engine",
+            &[("sip", "Session Initiation Protocol")],
+        ),
+        Opt::SchedFlags => choice("scheduler flags (comma-separated)", "flags", SCHED_FLAGS),
+        Opt::McastGroup => value("multicast group, IPv4 or IPv6", "address"),
+        Opt::McastPort => value("multicast UDP port", "port"),
+        Opt::McastTtl => value("multicast TTL", "ttl"),
+        Opt::SyncMaxlen => value("maximum sync message length", "length"),
+        Opt::TunInfo => flag("output of tunnel information"),
+        Opt::TunType => choice("tunnel type (default ipip)", "type", TUNNEL_TYPES),
+        Opt::TunPort => value("tunnel destination port", "port"),
+        Opt::TunNocsum => flag("tunnel encapsulation without checksum"),
+        Opt::TunCsum => flag("tunnel encapsulation with checksum"),
+        Opt::TunRemcsum => flag("tunnel encapsulation with remote checksum"),
+        Opt::RestoreTest => flag("with -R: check every rule, change nothing"),
+        Opt::RestoreStrict => flag("with -R: apply nothing unless every rule is valid"),
+    }
+}
+
+/// rsipvsadm's options as a clap command, for completions only (never for parsing).
+pub fn command() -> Command {
+    let mut cmd = Command::new(BIN_NAME)
+        .bin_name(BIN_NAME)
+        .about("Linux Virtual Server administration (ipvsadm compatible)")
+        .disable_help_flag(true)
+        .disable_version_flag(true);
+    for spec in OPTIONS {
+        let short = spec.short.map(char::from);
+        // A second row for the same long name (`--list`: `-L`, `-l`) adds its letter.
+        if cmd.get_arguments().any(|a| a.get_id() == spec.long) {
+            cmd = cmd.mut_arg(spec.long, |arg| match short {
+                Some(letter) => arg.visible_short_alias(letter),
+                None => arg,
+            });
+            continue;
+        }
+        let doc = doc(spec.id);
+        let mut arg = Arg::new(spec.long).long(spec.long).help(doc.help);
+        if let Some(letter) = short {
+            arg = arg.short(letter);
+        }
+        arg = match spec.arg {
+            ArgKind::None => arg.action(ArgAction::SetTrue),
+            ArgKind::Required | ArgKind::Optional => {
+                let mut arg = arg
+                    .action(ArgAction::Set)
+                    .value_name(doc.value)
+                    .num_args(if spec.arg == ArgKind::Optional {
+                        0..=1
+                    } else {
+                        1..=1
+                    })
+                    .value_hint(doc.hint);
+                if !doc.values.is_empty() {
+                    arg = arg.value_parser(
+                        doc.values
+                            .iter()
+                            .map(|&(name, help)| PossibleValue::new(name).help(help))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                if spec.id == Opt::SchedFlags {
+                    arg = arg.value_delimiter(',');
+                }
+                arg
+            }
+        };
+        cmd = cmd.arg(arg);
+    }
+    // `--set tcp tcpfin udp`: the three timeouts are positional arguments.
+    cmd.arg(
+        Arg::new("timeouts")
+            .value_name("timeout")
+            .help("the three timeouts of --set, in seconds (0: unchanged)")
+            .num_args(0..=3)
+            .value_hint(ValueHint::Other),
+    )
+}
+
+/// The completion script for `shell`, as committed in `completions/`.
+pub fn completion(shell: Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command(), BIN_NAME, &mut out);
+    String::from_utf8(out).expect("completion scripts are UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_row_of_the_table_is_described() {
+        let cmd = command();
+        for option in options() {
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_long() == Some(option.long))
+                .unwrap_or_else(|| panic!("--{} is missing", option.long));
+            if let Some(letter) = option.short {
+                let letters = arg.get_short_and_visible_aliases().unwrap_or_default();
+                assert!(letters.contains(&letter), "-{letter} is missing");
+            }
+            assert_eq!(arg.get_action().takes_values(), option.value.is_some());
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The manual page and the shell completions, on the host (no kernel needed):
+//!
+//! - `man/rsipvsadm.8` documents every option of the option table and lints clean with
+//!   groff (Debian package `groff-base`);
+//! - `completions/` holds exactly what `rsipvsadm::cli::spec::completion` generates from
+//!   the option table. To regenerate them after changing the table or `src/cli/spec.rs`:
+//!
+//!   ```sh
+//!   RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs
+//!   ```
+//!
+//! - the bash completion, loaded in a real bash, offers what it should.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap_complete::Shell;
+use rsipvsadm::cli::spec;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn man_page() -> String {
+    read(&repo().join("man/rsipvsadm.8"))
+}
+
+/// The words of a roff line as printed: font escapes dropped, `\-` as `-`.
+fn words_of(line: &str) -> Vec<String> {
+    let mut text = line.to_string();
+    for escape in [r"\fB", r"\fI", r"\fR", r"\fP", r"\&", r"\:"] {
+        text = text.replace(escape, "");
+    }
+    text = text
+        .replace(r"\-", "-")
+        .replace(r"\~", " ")
+        .replace(r"\ ", " ");
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The words of every paragraph tag (the line after `.TP`): where options are documented.
+fn tag_words(page: &str) -> Vec<String> {
+    let lines: Vec<&str> = page.lines().collect();
+    lines
+        .windows(2)
+        .filter(|pair| pair[0].trim_end() == ".TP")
+        .flat_map(|pair| words_of(pair[1]))
+        .collect()
+}
+
+#[test]
+fn the_manual_documents_every_option() {
+    let page = man_page();
+    let tags = tag_words(&page);
+    let mut missing = Vec::new();
+    for option in spec::options() {
+        let long = format!("--{}", option.long);
+        if !tags.contains(&long) {
+            missing.push(long);
+        }
+        if let Some(letter) = option.short {
+            let short = format!("-{letter}");
+            if !tags.contains(&short) {
+                missing.push(short);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "man/rsipvsadm.8 has no paragraph (.TP) for {missing:?}"
+    );
+}
+
+#[test]
+fn the_manual_names_the_deliberate_differences() {
+    let page = man_page();
+    let words: Vec<String> = page.lines().flat_map(words_of).collect();
+    for needed in ["--test", "--strict", "DIFFERENCES", "EXIT", "EXAMPLES"] {
+        assert!(
+            words.iter().any(|w| w == needed),
+            "man/rsipvsadm.8 does not mention {needed}"
+        );
+    }
+    assert!(page.is_ascii(), "man/rsipvsadm.8 must be plain ASCII");
+}
+
+/// Runs a tool, or fails naming the Debian package that provides it.
+fn run_tool(program: &str, package: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(repo())
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {program} ({e}): install the Debian package {package} \
+                 (apt-get install --no-install-recommends {package})"
+            )
+        })
+}
+
+#[test]
+fn the_manual_lints_clean() {
+    // What `mandoc -T lint` would flag and groff does not: blank lines (use `.PP`) and
+    // trailing blanks.
+    for (number, line) in man_page().lines().enumerate() {
+        assert!(
+            !line.trim().is_empty(),
+            "man/rsipvsadm.8:{}: blank line (use .PP)",
+            number + 1
+        );
+        assert!(
+            !line.ends_with([' ', '\t']),
+            "man/rsipvsadm.8:{}: trailing blank",
+            number + 1
+        );
+    }
+    // As `man` formats it for a terminal, and for typesetting; every warning enabled.
+    for device in [&["-Tutf8"][..], &[][..]] {
+        let mut args = vec!["-ww", "-z", "-man"];
+        args.extend_from_slice(device);
+        args.push("man/rsipvsadm.8");
+        let out = run_tool("groff", "groff-base", &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "groff {} reports:\n{stderr}",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
+fn the_committed_completions_are_generated_ones() {
+    let update = std::env::var_os("RSIPVSADM_UPDATE_COMPLETIONS").is_some_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for (shell, file) in [
+        (Shell::Bash, "rsipvsadm.bash"),
+        (Shell::Zsh, "_rsipvsadm"),
+        (Shell::Fish, "rsipvsadm.fish"),
+    ] {
+        let path = repo().join("completions").join(file);
+        let generated = spec::completion(shell);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed == generated {
+            continue;
+        }
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, generated).unwrap();
+        } else {
+            stale.push(file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "completions/{stale:?} differ from the generated ones; regenerate them with \
+         RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs"
+    );
+}
+
+/// What the bash completion offers for `words` (the last one being completed).
+fn bash_offers(words: &[&str]) -> Vec<String> {
+    let script = r#"
+        set -u
+        source completions/rsipvsadm.bash
+        complete -p rsipvsadm >/dev/null || exit 3
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(( $# - 1 ))
+        COMP_LINE="$*"
+        COMP_POINT=${#COMP_LINE}
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD-1]}
+        _rsipvsadm rsipvsadm "$cur" "$prev" 2>/dev/null
+        printf '%s\n' "${COMPREPLY[@]}"
+    "#;
+    let mut args = vec!["--norc", "--noprofile", "-c", script, "bash"];
+    args.extend_from_slice(words);
+    let out = run_tool("bash", "bash", &args);
+    assert!(
+        out.status.success(),
+        "bash failed for {words:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut offers: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    offers.sort();
+    offers
+}
+
+fn sorted(words: &[&str]) -> Vec<String> {
+    let mut words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    words.sort();
+    words
+}
+
+#[test]
+fn bash_completes_options_and_their_values() {
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--tun-t"]),
+        sorted(&["--tun-type"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--tun"]),
+        sorted(&[
+            "--tun-info",
+            "--tun-type",
+            "--tun-port",
+            "--tun-nocsum",
+            "--tun-csum",
+            "--tun-remcsum"
+        ])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-R", "--st"]),
+        sorted(&["--stats", "--start-daemon", "--stop-daemon", "--strict"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-A", "-t", "1.2.3.4:80", "-s", "w"]),
+        sorted(&["wrr", "wlc"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-A", "-t", "1.2.3.4:80", "--scheduler", "l"]),
+        sorted(&["lc", "lblc", "lblcr"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--start-daemon", ""]),
+        sorted(&["master", "backup"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--stop-daemon", "b"]),
+        sorted(&["backup"])
+    );
+    assert_eq!(
+        bash_offers(&[
+            "rsipvsadm",
+            "-a",
+            "-t",
+            "1.2.3.4:80",
+            "-r",
+            "10.0.0.2",
+            "-i",
+            "--tun-type",
+            ""
+        ]),
+        sorted(&["ipip", "gue", "gre"])
+    );
+    assert_eq!(
+        bash_offers(&[
+            "rsipvsadm",
+            "-A",
+            "-u",
+            "1.2.3.4:53",
+            "-s",
+            "sh",
+            "-b",
+            "sh-"
+        ]),
+        sorted(&["sh-fallback", "sh-port"])
+    );
+    // An address is not completed from file names.
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-A", "-t", "Cargo"]),
+        sorted(&["Cargo"])
+    );
+}
