@@ -24,8 +24,8 @@ use std::os::unix::ffi::OsStrExt;
 use super::Command;
 
 mod entry;
-mod popt;
-mod table;
+pub(crate) mod popt;
+pub(crate) mod table;
 mod values;
 
 #[cfg(test)]

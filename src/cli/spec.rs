@@ -1,5 +1,5 @@
 //! rsipvsadm's command line described as a [`clap::Command`], built from the option table
-//! ([`OPTIONS`](table::OPTIONS), the same table the parser scans with), for one purpose:
+//! ([`OPTIONS`], the same table the parser scans with), for one purpose:
 //! generating the shell completions in `completions/`. It never parses argv: ipvsadm's
 //! command line follows popt's rules (see [`super::args`]), which clap does not reproduce.
 //!
@@ -12,18 +12,8 @@ use clap::builder::PossibleValue;
 use clap::{Arg, ArgAction, Command, ValueHint};
 use clap_complete::Shell;
 
-// The option table is private to the parser (`args::table`); the same source files are
-// compiled here a second time so that this description is built from the very table the
-// parser uses, not from a copy of it.
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "args/popt.rs"]
-mod popt;
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "args/table.rs"]
-mod table;
-
-use popt::ArgKind;
-use table::{OPTIONS, Opt};
+use super::args::popt::ArgKind;
+use super::args::table::{OPTIONS, Opt};
 
 /// The name the completions are generated for.
 pub const BIN_NAME: &str = "rsipvsadm";
