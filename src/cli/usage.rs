@@ -21,12 +21,21 @@ pub fn version_line(argv0: &str) -> String {
     )
 }
 
-/// `-h`: the version line, then ipvsadm 1.31's usage text with `argv[0]` as it was given.
+/// `-h`: the version line, then ipvsadm 1.31's usage text with `argv[0]` as it was given,
+/// then what rsipvsadm adds (after everything ipvsadm prints, so that nothing moves).
 pub fn usage(argv0: &str) -> String {
     let mut text = version_line(argv0);
     text.push_str(&USAGE.replace("{p}", argv0));
+    text.push_str(ADDITIONS);
     text
 }
+
+const ADDITIONS: &str = "rsipvsadm additions (see rsipvsadm(8)):
+  -R --test                           check every rule on stdin, report each bad line,
+                                      change nothing
+  -R --strict                         apply nothing unless every rule is good; report
+                                      each rule the kernel refuses with its line number
+";
 
 const USAGE: &str = "Usage:
   {p} -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [--pe persistence_engine] [-b sched-flags]
@@ -128,6 +137,7 @@ mod tests {
     fn usage_uses_argv0_verbatim() {
         let text = usage("/sbin/ipvsadm");
         assert!(text.contains("\n  /sbin/ipvsadm -A|E virtual-service"));
-        assert!(text.ends_with("Multicast TTL (default=1)\n"));
+        assert!(text.contains("Multicast TTL (default=1)\nrsipvsadm additions"));
+        assert!(text.ends_with("with its line number\n"));
     }
 }
