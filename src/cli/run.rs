@@ -129,23 +129,24 @@ impl Session {
     /// Applies queued changes in one batch, then reports each refusal in order, as if
     /// they had run one by one (prefixed with its line number when it has one). Returns
     /// the status of the last change (or `status` if none) and how many were refused.
-    fn apply_queued(&mut self, queued: &mut Vec<Queued>, status: i32) -> (i32, usize) {
-        if queued.is_empty() {
+    fn apply_queued(&mut self, queued: &mut Queued, status: i32) -> (i32, usize) {
+        if queued.requests.is_empty() {
             return (status, 0);
         }
-        let requests: Vec<Request> = queued.iter().map(|q| q.request.clone()).collect();
-        let outcomes = match self.ipvs.apply_batch(&requests) {
+        let outcomes = self.ipvs.apply_batch(&queued.requests);
+        queued.requests.clear();
+        let outcomes = match outcomes {
             Ok(outcomes) => outcomes,
             Err(error) => {
-                let count = queued.len();
-                queued.clear();
+                let count = queued.origins.len();
+                queued.origins.clear();
                 eprintln!("{error}");
                 return (EXIT_KERNEL, count);
             }
         };
         let (mut last, mut refused) = (0, 0);
-        for (queued, outcome) in queued.drain(..).zip(outcomes) {
-            if let Some(op) = queued.op {
+        for (origin, outcome) in queued.origins.drain(..).zip(outcomes) {
+            if let Some(op) = origin.op {
                 self.last_op = op;
             }
             last = match outcome {
@@ -153,7 +154,7 @@ impl Session {
                 Err(errno) => {
                     refused += 1;
                     let message = kernel_message(self.last_op, errno);
-                    match queued.line {
+                    match origin.line {
                         Some(line) => eprintln!("line {line}: {message}"),
                         None => eprintln!("{message}"),
                     }
@@ -319,15 +320,11 @@ impl Session {
     /// ends the restore) first waits for the changes before it.
     fn restore_compatible(&mut self, lines: Vec<RestoreLine>) -> i32 {
         let mut status = 0;
-        let mut queued = Vec::new();
+        let mut queued = Queued::default();
         for line in lines {
             let command = match self.parse_line(&line).map(Step::of) {
                 Ok(Step::Change(op, request)) => {
-                    queued.push(Queued {
-                        op,
-                        request,
-                        line: None,
-                    });
+                    queued.push(op, request, None);
                     continue;
                 }
                 Ok(Step::Other(other)) => Ok(other),
@@ -390,15 +387,11 @@ impl Session {
     /// The second pass of `--strict`: everything applied in order, each refused rule
     /// reported with its line number; non-zero if any was refused.
     fn restore_strict(&mut self, commands: Vec<(usize, Command)>) -> i32 {
-        let mut queued = Vec::new();
+        let mut queued = Queued::default();
         let mut failed = false;
         for (number, command) in commands {
             match Step::of(command) {
-                Step::Change(op, request) => queued.push(Queued {
-                    op,
-                    request,
-                    line: Some(number),
-                }),
+                Step::Change(op, request) => queued.push(op, request, Some(number)),
                 Step::Other(other) => {
                     failed |= self.apply_queued(&mut queued, 0).1 > 0;
                     failed |= self.run_other(other) != 0;
@@ -410,13 +403,26 @@ impl Session {
     }
 }
 
-/// A change waiting for its batch.
+/// Changes waiting for their batch, kept as the slice the batch is sent from, with where
+/// each came from alongside.
+#[derive(Default)]
 struct Queued {
+    requests: Vec<Request>,
+    origins: Vec<Origin>,
+}
+
+struct Origin {
     /// The operation ipvsadm's error texts follow (`None`: the last one stays).
     op: Option<Operation>,
-    request: Request,
     /// The input line, for `--strict` reports.
     line: Option<usize>,
+}
+
+impl Queued {
+    fn push(&mut self, op: Option<Operation>, request: Request, line: Option<usize>) {
+        self.requests.push(request);
+        self.origins.push(Origin { op, line });
+    }
 }
 
 /// A parsed command as the runner sees it: a kernel change, or anything else.
