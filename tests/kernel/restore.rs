@@ -1,12 +1,12 @@
 //! `rsipvsadm -R --test` and `-R --strict` (ipvsadm has neither): the binary against the
-//! real kernel, in a fresh namespace each.
+//! real kernel, in a fresh namespace each; alone, since they compare whole-table dumps.
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{Exit, RunOutput, rsipvsadm_bin, run_with_timeout};
-use crate::netns_test;
+use crate::netns_test_alone;
 
 fn rsipvsadm(args: &[&str], stdin: &str) -> RunOutput {
     run_with_timeout(
@@ -41,7 +41,7 @@ line 5: comments are not allowed in rules (ipvsadm -R stops there)
 
 #[test]
 fn test_mode_reports_every_bad_line_and_changes_nothing() {
-    netns_test(|| {
+    netns_test_alone(|| {
         assert_eq!(rsipvsadm(&["-R"], EXISTING).exit, Exit::Code(0));
         let before = saved_table();
 
@@ -66,7 +66,7 @@ fn test_mode_reports_every_bad_line_and_changes_nothing() {
 
 #[test]
 fn strict_mode_applies_nothing_when_a_line_is_malformed() {
-    netns_test(|| {
+    netns_test_alone(|| {
         assert_eq!(rsipvsadm(&["-R"], EXISTING).exit, Exit::Code(0));
         let before = saved_table();
         let out = rsipvsadm(&["-R", "--strict"], WITH_BAD_LINES);
@@ -78,7 +78,7 @@ fn strict_mode_applies_nothing_when_a_line_is_malformed() {
 
 #[test]
 fn strict_mode_reports_each_refused_rule_with_its_line() {
-    netns_test(|| {
+    netns_test_alone(|| {
         assert_eq!(rsipvsadm(&["-R"], EXISTING).exit, Exit::Code(0));
         let rules = "\
 -A -t 10.0.0.1:80 -s rr
@@ -108,7 +108,7 @@ fn strict_mode_reports_each_refused_rule_with_its_line() {
 
 #[test]
 fn strict_mode_succeeds_quietly_on_good_rules() {
-    netns_test(|| {
+    netns_test_alone(|| {
         let rules = "-A -f 7 -s sh -b sh-port\n-a -f 7 -r 10.0.0.5:0 -m -w 3\n";
         let out = rsipvsadm(&["-R", "--strict"], rules);
         assert_eq!(
@@ -126,7 +126,7 @@ fn strict_mode_succeeds_quietly_on_good_rules() {
 /// rsipvsadm's own saves always restore.
 #[test]
 fn saves_with_large_fwmarks_restore() {
-    netns_test(|| {
+    netns_test_alone(|| {
         for args in [
             &["-A", "-f", "3000000000", "-s", "wlc"][..],
             &["-a", "-f", "3000000000", "-r", "10.0.0.5", "-m"],
@@ -188,7 +188,7 @@ fn saves_restore_across_the_two_tools() {
         for (restorer_name, restorer) in &tools {
             for save_args in [&["-S", "-n"][..], &["-S"]] {
                 let (saver, restorer) = (saver.clone(), restorer.clone());
-                let (saved, table_after) = netns_test(move || {
+                let (saved, table_after) = netns_test_alone(move || {
                     run_as_ipvsadm(saver.clone(), &["-R"], EVERY_KIND);
                     let saved = run_as_ipvsadm(saver.clone(), save_args, "").stdout_lossy();
                     let before = run_as_ipvsadm(saver.clone(), &["-S", "-n"], "").stdout_lossy();
