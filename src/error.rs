@@ -14,6 +14,9 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("malformed netlink reply from the kernel: {0}")]
     Decode(#[from] DecodeError),
+    /// A request that netlink cannot carry (an attribute over 64 KiB); nothing was sent.
+    #[error("the request cannot be sent: {0}")]
+    TooLarge(#[from] crate::netlink::nla::TooLarge),
     #[error(
         "the IPVS generic netlink family is missing: this kernel has no IPVS \
          (is the ip_vs module available? `modprobe ip_vs` did not help)"

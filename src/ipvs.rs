@@ -15,9 +15,6 @@ use crate::netlink::message::{GenlMessage, genl_attrs};
 use crate::netlink::nla::RawNla;
 use crate::netlink::socket::GenlSocket;
 
-/// How often a service dump that came back inconsistent is taken again.
-const DUMP_ATTEMPTS: u32 = 3;
-
 pub struct Ipvs {
     sock: GenlSocket,
     family: u16,
@@ -46,24 +43,20 @@ impl Ipvs {
         Ok(codec::parse_info(&reply.attrs)?)
     }
 
-    /// Every service, in the kernel's order.
+    /// Every service, in the kernel's order, each once.
     ///
-    /// On 6.1 a service dump resumes each chunk by position in tables shared by every
-    /// namespace, so changes in another namespace during the dump can repeat or skip
-    /// entries. A dump that repeats a service is taken again; a skip cannot be seen.
+    /// Before 7.1 a service dump resumes each chunk by position in tables shared by every
+    /// namespace: a service added in another namespace during the dump shifts the
+    /// positions, and the kernel sends a service again. Only the first copy is kept.
+    /// (A service deleted elsewhere can make a dump skip one; nothing shows that.)
     pub fn services(&mut self) -> Result<Vec<Service>> {
         let msg = ipvs_message::<CmdAttr>(IpvsCmd::GetService, vec![]);
-        let mut attempts = 0;
-        loop {
-            let services = self.sock.dump_payloads(self.family, &msg, |payload| {
-                Ok(codec::service_from_reply(genl_attrs(payload)?)?)
-            })?;
-            attempts += 1;
-            let mut seen = HashSet::with_capacity(services.len());
-            if services.iter().all(|s| seen.insert(s.key)) || attempts == DUMP_ATTEMPTS {
-                return Ok(services);
-            }
-        }
+        let mut services = self.sock.dump_payloads(self.family, &msg, |payload| {
+            Ok(codec::service_from_reply(genl_attrs(payload)?)?)
+        })?;
+        let mut seen = HashSet::with_capacity(services.len());
+        services.retain(|s| seen.insert(s.key));
+        Ok(services)
     }
 
     /// One service; `Error::Kernel(ESRCH)` when there is none with that key.
@@ -109,11 +102,25 @@ impl Ipvs {
 
     /// Applies one change and waits for the kernel's answer.
     pub fn apply(&mut self, request: &Request) -> Result<()> {
-        let outcome = self.sock.batch(self.family, &[request.to_message()])?;
+        let msg = request.to_message();
+        // One that netlink cannot carry is a typed error here (in a batch, an EMSGSIZE).
+        msg.emit(&mut Vec::new(), self.family, 0, 0)?;
+        let outcome = self.sock.batch(self.family, &[msg])?;
         match outcome.first() {
             Some(Some(errno)) => Err(Error::Kernel(*errno)),
             _ => Ok(()),
         }
+    }
+
+    /// The length offered to each receive (see [`GenlSocket::set_recv_len`]): replies
+    /// larger than it are read all the same.
+    pub fn set_recv_len(&mut self, len: usize) {
+        self.sock.set_recv_len(len);
+    }
+
+    /// The length offered to each receive now.
+    pub fn recv_len(&self) -> usize {
+        self.sock.recv_len()
     }
 
     /// Caps the requests sent per `sendmsg()` in [`Ipvs::apply_batch`].
@@ -122,8 +129,9 @@ impl Ipvs {
     }
 
     /// Applies many changes in order, many per `sendmsg()`. Each request is applied on its
-    /// own (nothing is rolled back); the outcome of each is returned in order. The outer
-    /// error means the outcome of some requests is unknown.
+    /// own (nothing is rolled back); the outcome of each is returned in order (EMSGSIZE
+    /// for one netlink cannot carry, which is not sent). The outer error means the
+    /// outcome of some requests is unknown.
     pub fn apply_batch(&mut self, requests: &[Request]) -> Result<Vec<Result<(), Errno>>> {
         let msgs: Vec<_> = requests.iter().map(Request::to_message).collect();
         let outcomes = self.sock.batch(self.family, &msgs)?;

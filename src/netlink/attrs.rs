@@ -89,9 +89,9 @@ impl Nla for CmdAttr {
 
     fn emit_value(&self, buf: &mut Vec<u8>) {
         match self {
-            CmdAttr::Service(attrs) => nla::emit_all(attrs, buf),
-            CmdAttr::Dest(attrs) => nla::emit_all(attrs, buf),
-            CmdAttr::Daemon(attrs) => nla::emit_all(attrs, buf),
+            CmdAttr::Service(attrs) => nla::emit_nested(attrs, buf),
+            CmdAttr::Dest(attrs) => nla::emit_nested(attrs, buf),
+            CmdAttr::Daemon(attrs) => nla::emit_nested(attrs, buf),
             CmdAttr::TimeoutTcp(v) | CmdAttr::TimeoutTcpFin(v) | CmdAttr::TimeoutUdp(v) => {
                 buf.extend_from_slice(&v.to_ne_bytes())
             }
@@ -551,7 +551,8 @@ impl Stats {
             }
         }
         for (kind, value) in self.fields() {
-            nla::emit(&Counter(kind, value, width), buf);
+            // A counter is 8 bytes: it always fits.
+            let _ = nla::emit(&Counter(kind, value, width), buf);
         }
     }
 
@@ -578,7 +579,7 @@ mod tests {
 
     fn round_trip<T: Nla + ParseNla + PartialEq + std::fmt::Debug>(attr: T) {
         let mut buf = Vec::new();
-        nla::emit(&attr, &mut buf);
+        nla::emit(&attr, &mut buf).unwrap();
         let parsed: Vec<T> = nla::parse_all(&buf).unwrap();
         assert_eq!(parsed, vec![attr]);
     }
@@ -671,10 +672,10 @@ mod tests {
     #[test]
     fn ports_are_big_endian_and_mcast_port_is_host_order() {
         let mut buf = Vec::new();
-        nla::emit(&SvcAttr::Port(80), &mut buf);
+        nla::emit(&SvcAttr::Port(80), &mut buf).unwrap();
         assert_eq!(&buf[4..6], &[0, 80]);
         buf.clear();
-        nla::emit(&DaemonAttr::McastPort(8848), &mut buf);
+        nla::emit(&DaemonAttr::McastPort(8848), &mut buf).unwrap();
         assert_eq!(&buf[4..6], &8848u16.to_ne_bytes());
     }
 
@@ -683,7 +684,7 @@ mod tests {
         let mut stats = sample_stats();
         stats.conns = (1 << 32) + 7;
         let mut buf = Vec::new();
-        nla::emit(&SvcAttr::Stats(stats), &mut buf);
+        nla::emit(&SvcAttr::Stats(stats), &mut buf).unwrap();
         let parsed: Vec<SvcAttr> = nla::parse_all(&buf).unwrap();
         let SvcAttr::Stats(back) = &parsed[0] else {
             panic!("{parsed:?}")

@@ -501,6 +501,18 @@ mod tests {
     }
 
     #[test]
+    fn a_request_too_large_for_netlink_is_an_error_not_a_panic() {
+        let huge = Service::new(ServiceKey::tcp(v4("10.0.0.1"), 80), "r".repeat(70_000));
+        let mut buf = vec![7];
+        let err = Request::AddService(huge)
+            .to_message()
+            .emit(&mut buf, 0x20, 0, 1)
+            .unwrap_err();
+        assert_eq!(err.kind, IPVS_CMD_ATTR_SERVICE);
+        assert_eq!(buf, [7], "nothing of the message is left behind");
+    }
+
+    #[test]
     fn requests_use_the_right_commands() {
         let key = ServiceKey::udp(v4("10.0.0.1"), 53);
         let msg = Request::DelService(key).to_message();

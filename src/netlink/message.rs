@@ -2,7 +2,7 @@
 //! control messages (`NLMSG_ERROR` acks and errors, `NLMSG_DONE`).
 
 use super::DecodeError;
-use super::nla::{self, Nla, ParseNla, align4};
+use super::nla::{self, Nla, ParseNla, TooLarge, align4};
 
 /// Size of `struct nlmsghdr`.
 pub const NLMSG_HDRLEN: usize = 16;
@@ -39,13 +39,24 @@ impl<A> GenlMessage<A> {
 }
 
 impl<A: Nla> GenlMessage<A> {
-    /// Appends one complete netlink message (header included) to `buf`.
-    pub fn emit(&self, buf: &mut Vec<u8>, family: u16, flags: u16, seq: u32) {
+    /// Appends one complete netlink message (header included) to `buf`; a message with
+    /// an attribute too large for netlink leaves `buf` as it was and is an error.
+    pub fn emit(
+        &self,
+        buf: &mut Vec<u8>,
+        family: u16,
+        flags: u16,
+        seq: u32,
+    ) -> Result<(), TooLarge> {
         let start = buf.len();
         buf.extend_from_slice(&[0; NLMSG_HDRLEN]);
         buf.extend_from_slice(&[self.cmd, self.version, 0, 0]);
-        nla::emit_all(&self.attrs, buf);
-        let len = u32::try_from(buf.len() - start).expect("netlink message larger than 4 GiB");
+        if let Err(e) = nla::emit_all(&self.attrs, buf) {
+            buf.truncate(start);
+            return Err(e);
+        }
+        // A message over 4 GiB cannot be sent anyway: sendmsg() refuses it.
+        let len = u32::try_from(buf.len() - start).unwrap_or(u32::MAX);
         let header = &mut buf[start..start + NLMSG_HDRLEN];
         header[0..4].copy_from_slice(&len.to_ne_bytes());
         header[4..6].copy_from_slice(&family.to_ne_bytes());
@@ -55,6 +66,7 @@ impl<A: Nla> GenlMessage<A> {
         header[12..16].copy_from_slice(&0u32.to_ne_bytes());
         // Attributes are 4-aligned, so the message already is; kept explicit for safety.
         buf.resize(start + align4(buf.len() - start), 0);
+        Ok(())
     }
 }
 
@@ -183,7 +195,8 @@ mod tests {
     fn genl_message_round_trip() {
         let msg = GenlMessage::new(12, 1, vec![CmdAttr::TimeoutTcp(5), CmdAttr::TimeoutUdp(7)]);
         let mut buf = Vec::new();
-        msg.emit(&mut buf, 0x1a, NLM_F_REQUEST | NLM_F_ACK, 42);
+        msg.emit(&mut buf, 0x1a, NLM_F_REQUEST | NLM_F_ACK, 42)
+            .unwrap();
         assert_eq!(buf.len(), 16 + 4 + 8 + 8);
         let mut iter = NlMsgIter::new(&buf);
         let raw = iter.next().unwrap().unwrap();

@@ -24,22 +24,64 @@ pub trait ParseNla: Sized {
     fn parse(kind: u16, payload: &[u8]) -> Result<Self, DecodeError>;
 }
 
-/// Appends one attribute: header, payload, padding to 4 bytes.
-pub fn emit<T: Nla + ?Sized>(attr: &T, buf: &mut Vec<u8>) {
+/// An attribute whose length does not fit the 16-bit length field (64 KiB, header
+/// included): netlink cannot carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge {
+    pub kind: u16,
+    pub len: usize,
+}
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "netlink attribute {} of {} bytes is over the 65535-byte limit",
+            self.kind, self.len
+        )
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// Appends one attribute: header, payload, padding to 4 bytes. An attribute too large
+/// for netlink leaves `buf` as it was and is an error.
+pub fn emit<T: Nla + ?Sized>(attr: &T, buf: &mut Vec<u8>) -> Result<(), TooLarge> {
+    let start = buf.len();
+    write(attr, buf).inspect_err(|_| buf.truncate(start))
+}
+
+/// Appends every attribute of a list, in order (used for message bodies).
+pub fn emit_all<T: Nla>(attrs: &[T], buf: &mut Vec<u8>) -> Result<(), TooLarge> {
+    attrs.iter().try_for_each(|attr| emit(attr, buf))
+}
+
+/// The inside of a nest, from a nest's [`Nla::emit_value`]. An attribute too large for
+/// netlink stays in `buf` whole, so the nest around it is too large as well, and that
+/// is what [`emit`] reports (emitting values cannot fail).
+pub fn emit_nested<T: Nla>(attrs: &[T], buf: &mut Vec<u8>) {
+    for attr in attrs {
+        let _ = write(attr, buf);
+    }
+}
+
+/// Appends one attribute; its length field is right only if it fits (`Ok`).
+fn write<T: Nla + ?Sized>(attr: &T, buf: &mut Vec<u8>) -> Result<(), TooLarge> {
     let start = buf.len();
     buf.extend_from_slice(&[0; NLA_HDRLEN]);
     attr.emit_value(buf);
     let len = buf.len() - start;
-    let len16 = u16::try_from(len).expect("netlink attribute larger than 64 KiB");
+    let fits = u16::try_from(len);
+    let len16 = fits.unwrap_or(u16::MAX);
     buf[start..start + 2].copy_from_slice(&len16.to_ne_bytes());
     buf[start + 2..start + 4].copy_from_slice(&attr.kind().to_ne_bytes());
     buf.resize(start + align4(len), 0);
-}
-
-/// Appends every attribute of a list, in order (used for nests and message bodies).
-pub fn emit_all<T: Nla>(attrs: &[T], buf: &mut Vec<u8>) {
-    for attr in attrs {
-        emit(attr, buf);
+    match fits {
+        Ok(_) => Ok(()),
+        Err(_) => Err(TooLarge {
+            kind: attr.kind(),
+            len,
+        }),
     }
 }
 
@@ -202,12 +244,26 @@ mod tests {
     #[test]
     fn emit_pads_and_iter_reads_back() {
         let mut buf = Vec::new();
-        emit(&Raw(3, vec![1, 2, 3]), &mut buf);
-        emit(&Raw(7, vec![9; 4]), &mut buf);
+        emit(&Raw(3, vec![1, 2, 3]), &mut buf).unwrap();
+        emit(&Raw(7, vec![9; 4]), &mut buf).unwrap();
         assert_eq!(buf.len(), 8 + 8);
         assert_eq!(&buf[..4], &[7, 0, 3, 0]);
         let items: Vec<_> = NlaIter::new(&buf).map(Result::unwrap).collect();
         assert_eq!(items, vec![(3, &[1u8, 2, 3][..]), (7, &[9u8; 4][..])]);
+    }
+
+    #[test]
+    fn an_attribute_over_64_kib_is_an_error_not_a_panic() {
+        let mut buf = vec![1, 2, 3, 4];
+        assert_eq!(
+            emit(&Raw(6, vec![b'x'; 70_000]), &mut buf),
+            Err(TooLarge {
+                kind: 6,
+                len: 70_004
+            })
+        );
+        assert_eq!(buf, [1, 2, 3, 4], "nothing of it is left behind");
+        emit(&Raw(6, vec![0; 65_531]), &mut buf).expect("65535 bytes with the header fit");
     }
 
     #[test]

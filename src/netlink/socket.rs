@@ -11,7 +11,7 @@
 //! requester waiting for one would wait forever.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 
 use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
@@ -26,11 +26,9 @@ use super::message::{
 use super::nla::{Nla, ParseNla};
 use crate::error::{Error, Result};
 
-/// The kernel sizes every dump chunk after the largest receive buffer ever offered (at
-/// least NLMSG_GOODSIZE, 3776 bytes), so 4 KiB keeps each chunk one page: allocating
-/// 32 KiB per destination dump was most of the kernel's time for a listing. Every reply
-/// fits; one that did not would be an error (MSG_TRUNC), never cut silently.
-const RECV_BUF_LEN: usize = 4 * 1024;
+/// Attempts at a read-only request or dump whose reply did not fit the receive buffer
+/// (each attempt with a larger buffer).
+const MAX_TRUNCATED_ATTEMPTS: u32 = 8;
 /// Ceilings asked for with the FORCE options; the kernel doubles them. Memory is only
 /// used while replies are queued.
 const SEND_BUF_WANTED: usize = 4 << 20;
@@ -40,6 +38,30 @@ const RECV_COST_PER_REPLY: usize = 2048;
 /// Upper bound of messages per `sendmsg()`, to keep each kernel pass short.
 const MAX_BATCH_MESSAGES: usize = 8192;
 const MAX_DUMP_ATTEMPTS: u32 = 10;
+
+/// What one receive gave.
+enum Received {
+    /// A datagram of this many bytes, in the receive buffer.
+    Datagram(usize),
+    /// A datagram larger than the receive buffer: its content is lost, the buffer has
+    /// grown to hold the next one of that size.
+    Truncated,
+    /// Nothing queued (non-blocking receives only).
+    Nothing,
+}
+
+/// The receive length offered at first. The kernel sizes each dump chunk after the
+/// largest length ever offered on the socket, but never below NLMSG_GOODSIZE (a page
+/// less overhead, capped at 8 KiB less overhead). One 4 KiB page keeps each chunk one
+/// page (offering 32 KiB made the kernel allocate that much per destination dump, most
+/// of a listing's kernel time); where pages are larger (arm64 and ppc64le kernels with
+/// 64 KiB pages), the smallest chunk is about 7.8 KiB, so 8 KiB is offered there.
+/// Larger replies are still read: see [`Received::Truncated`].
+fn initial_recv_len() -> usize {
+    // SAFETY: sysconf has no memory effects.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if page > 4096 { 8192 } else { 4096 }
+}
 
 /// A generic netlink socket bound to the network namespace it was created in.
 pub struct GenlSocket {
@@ -52,7 +74,8 @@ pub struct GenlSocket {
 
 impl GenlSocket {
     pub fn connect() -> Result<Self> {
-        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())?;
+        let sock = off_standard_descriptors(NlSocket::new(NlFamily::Generic)?)?;
+        sock.bind(None, Groups::empty())?;
         let fd = sock.as_raw_fd();
         // Errors come back with the request header only, and never-used extended acks are
         // free; both options may be missing on old kernels, which only costs bytes.
@@ -63,7 +86,7 @@ impl GenlSocket {
         Ok(GenlSocket {
             sock,
             seq: 1,
-            rx: vec![0; RECV_BUF_LEN],
+            rx: vec![0; initial_recv_len()],
             // netlink_sendmsg() refuses more than sk_sndbuf - 32 bytes.
             max_batch_bytes: sndbuf.saturating_sub(4096).max(4096),
             max_batch_messages: (rcvbuf / RECV_COST_PER_REPLY).clamp(1, MAX_BATCH_MESSAGES),
@@ -73,6 +96,18 @@ impl GenlSocket {
     /// Caps the messages per `sendmsg()` (the default follows the receive buffer).
     pub fn limit_batch_messages(&mut self, messages: usize) {
         self.max_batch_messages = messages.clamp(1, self.max_batch_messages);
+    }
+
+    /// The length offered to each receive (at least 4 KiB). The kernel sizes dump chunks
+    /// after the largest length ever offered on the socket, so a larger one means fewer,
+    /// larger chunks. Replies larger than this are read all the same (the length grows).
+    pub fn set_recv_len(&mut self, len: usize) {
+        self.rx.resize(len.max(4096), 0);
+    }
+
+    /// The length offered to each receive now.
+    pub fn recv_len(&self) -> usize {
+        self.rx.len()
     }
 
     /// Looks a family up by name; `None` when the kernel does not know it.
@@ -116,19 +151,27 @@ impl GenlSocket {
         Ok(())
     }
 
-    /// Receives one datagram into `self.rx`; `None` if non-blocking and nothing is queued.
-    fn recv(&mut self, nonblocking: bool) -> Result<Option<usize>> {
+    /// Receives one datagram into `self.rx`.
+    ///
+    /// A datagram larger than the buffer is lost (MSG_TRUNC tells its size), and the
+    /// buffer grows for the next one. Whatever the request that caused it still has to
+    /// say is queued by then (the kernel runs a request inside `sendmsg()` and fills the
+    /// next dump chunk inside each `recvmsg()`), so its caller reads the rest without
+    /// waiting, then asks again.
+    fn recv(&mut self, nonblocking: bool) -> Result<Received> {
         let mut flags = Msg::TRUNC;
         if nonblocking {
             flags |= Msg::DONTWAIT;
         }
         loop {
             return match self.sock.recv(&mut self.rx[..], flags) {
-                Ok((len, _)) if len > RECV_BUF_LEN => Err(Error::Io(io::Error::other(format!(
-                    "netlink reply of {len} bytes does not fit the receive buffer"
-                )))),
-                Ok((len, _)) => Ok(Some(len)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+                Ok((len, _)) if len > self.rx.len() => {
+                    let grown = len.max(2 * self.rx.len()).next_multiple_of(4096);
+                    self.rx.resize(grown, 0);
+                    Ok(Received::Truncated)
+                }
+                Ok((len, _)) => Ok(Received::Datagram(len)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Received::Nothing),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Err(Error::RepliesLost),
                 Err(e) => Err(Error::Io(e)),
@@ -136,40 +179,51 @@ impl GenlSocket {
         }
     }
 
-    fn recv_blocking(&mut self) -> Result<usize> {
-        Ok(self
-            .recv(false)?
-            .expect("a blocking recv returns data or an error"))
-    }
-
     /// Sends one request with NLM_F_ACK and returns its data replies, or the kernel's errno.
+    /// For requests that change nothing (GET commands, family lookups): a reply too large
+    /// for the receive buffer is asked for again.
     pub fn request<A: Nla, R: ParseNla>(
         &mut self,
         family: u16,
         msg: &GenlMessage<A>,
     ) -> Result<Vec<GenlMessage<R>>> {
-        let seq = self.next_seq(1);
         let mut buf = Vec::with_capacity(256);
-        msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_ACK, seq);
-        self.send(&buf)?;
-        let mut replies = Vec::new();
-        loop {
-            let len = self.recv_blocking()?;
-            for raw in NlMsgIter::new(&self.rx[..len]) {
-                let raw = raw?;
-                if raw.seq != seq {
-                    continue; // a late reply to an earlier, abandoned request
-                }
-                match Reply::classify(raw)? {
-                    Reply::Data(data) => replies.push(GenlMessage::parse(data.payload)?),
-                    Reply::Ack { .. } | Reply::Done { .. } => return Ok(replies),
-                    Reply::Error { errno, .. } => {
-                        return Err(Error::Kernel(Errno::from_raw(errno)));
+        for _ in 0..MAX_TRUNCATED_ATTEMPTS {
+            let seq = self.next_seq(1);
+            buf.clear();
+            msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_ACK, seq)?;
+            self.send(&buf)?;
+            let mut replies = Vec::new();
+            let mut truncated = false;
+            'replies: loop {
+                let len = match self.recv(truncated)? {
+                    Received::Datagram(len) => len,
+                    Received::Truncated => {
+                        truncated = true;
+                        continue;
                     }
-                    Reply::Ignored => {}
+                    Received::Nothing => break, // the end was in the lost datagram
+                };
+                for raw in NlMsgIter::new(&self.rx[..len]) {
+                    let raw = raw?;
+                    if raw.seq != seq {
+                        continue; // a late reply to an earlier, abandoned request
+                    }
+                    match Reply::classify(raw)? {
+                        Reply::Data(data) if !truncated => {
+                            replies.push(GenlMessage::parse(data.payload)?)
+                        }
+                        Reply::Data(_) | Reply::Ignored => {}
+                        Reply::Ack { .. } | Reply::Done { .. } if truncated => break 'replies,
+                        Reply::Ack { .. } | Reply::Done { .. } => return Ok(replies),
+                        Reply::Error { errno, .. } => {
+                            return Err(Error::Kernel(Errno::from_raw(errno)));
+                        }
+                    }
                 }
             }
         }
+        Err(reply_too_large())
     }
 
     /// Runs a dump and maps each entry through `f`. A dump the kernel marks as interrupted
@@ -193,16 +247,25 @@ impl GenlSocket {
         mut f: impl FnMut(&[u8]) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut buf = Vec::with_capacity(256);
-        for _ in 0..MAX_DUMP_ATTEMPTS {
+        let mut truncations = 0;
+        for _ in 0..MAX_DUMP_ATTEMPTS + MAX_TRUNCATED_ATTEMPTS {
             let seq = self.next_seq(1);
             buf.clear();
-            msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_DUMP, seq);
+            msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_DUMP, seq)?;
             self.send(&buf)?;
             let mut entries = Vec::new();
             let mut failure: Option<Error> = None;
             let mut interrupted = false;
+            let mut truncated = false;
             'dump: loop {
-                let len = self.recv_blocking()?;
+                let len = match self.recv(truncated)? {
+                    Received::Datagram(len) => len,
+                    Received::Truncated => {
+                        truncated = true;
+                        continue;
+                    }
+                    Received::Nothing => break, // the end was in the lost datagram
+                };
                 for raw in NlMsgIter::new(&self.rx[..len]) {
                     let raw = raw?;
                     if raw.seq != seq {
@@ -210,10 +273,12 @@ impl GenlSocket {
                     }
                     interrupted |= raw.flags & NLM_F_DUMP_INTR != 0;
                     match Reply::classify(raw)? {
-                        Reply::Data(data) if failure.is_none() => match f(data.payload) {
-                            Ok(entry) => entries.push(entry),
-                            Err(e) => failure = Some(e),
-                        },
+                        Reply::Data(data) if failure.is_none() && !truncated => {
+                            match f(data.payload) {
+                                Ok(entry) => entries.push(entry),
+                                Err(e) => failure = Some(e),
+                            }
+                        }
                         Reply::Data(_) | Reply::Ignored => {}
                         Reply::Done { .. } | Reply::Ack { .. } => break 'dump,
                         Reply::Error { errno, .. } => {
@@ -225,6 +290,14 @@ impl GenlSocket {
             }
             if let Some(e) = failure {
                 return Err(e);
+            }
+            if truncated {
+                // Read again from the start with the grown buffer.
+                truncations += 1;
+                if truncations == MAX_TRUNCATED_ATTEMPTS {
+                    return Err(reply_too_large());
+                }
+                continue;
             }
             if !interrupted {
                 return Ok(entries);
@@ -250,8 +323,14 @@ impl GenlSocket {
             while end < msgs.len() && end - start < self.max_batch_messages {
                 let at = buf.len();
                 let seq = base.wrapping_add((end - start) as u32);
-                msgs[end].emit(&mut buf, family, NLM_F_REQUEST, seq);
-                if buf.len() > self.max_batch_bytes && end > start {
+                if msgs[end]
+                    .emit(&mut buf, family, NLM_F_REQUEST, seq)
+                    .is_err()
+                {
+                    // Netlink cannot carry it: refused on its own, as the kernel would
+                    // refuse an oversized message, and never sent.
+                    outcomes[end] = Some(Errno::EMSGSIZE);
+                } else if buf.len() > self.max_batch_bytes && end > start {
                     buf.truncate(at);
                     break;
                 }
@@ -277,8 +356,12 @@ impl GenlSocket {
     ) -> Result<()> {
         loop {
             // Everything is queued by the time sendmsg() returns: never wait.
-            let Some(len) = self.recv(true)? else {
-                return Err(Error::BatchIncomplete);
+            let len = match self.recv(true)? {
+                Received::Datagram(len) => len,
+                Received::Nothing => return Err(Error::BatchIncomplete),
+                // Error replies carry the request's header only (NETLINK_CAP_ACK); one
+                // that did not fit is a lost outcome all the same.
+                Received::Truncated => return Err(Error::RepliesLost),
             };
             let mut closed = false;
             for raw in NlMsgIter::new(&self.rx[..len]) {
@@ -297,6 +380,29 @@ impl GenlSocket {
             }
         }
     }
+}
+
+fn reply_too_large() -> Error {
+    Error::Io(io::Error::other(
+        "a netlink reply kept growing larger than the receive buffer",
+    ))
+}
+
+/// Moves a socket off descriptors 0, 1 and 2: a process started with one of them closed
+/// would otherwise read its standard input from the socket, or print into it.
+fn off_standard_descriptors(sock: NlSocket) -> io::Result<NlSocket> {
+    let fd = sock.as_raw_fd();
+    if fd > 2 {
+        return Ok(sock);
+    }
+    // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor this socket owns onto the lowest
+    // free one from 3; the duplicate gets an owner of its own right away.
+    let moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if moved < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `moved` is a new descriptor nothing else owns; `sock` closes `fd` on drop.
+    Ok(unsafe { NlSocket::from_raw_fd(moved) })
 }
 
 /// A bare `NLMSG_NOOP` asking for an ACK: the kernel acks it without dispatching it.

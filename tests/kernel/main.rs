@@ -10,6 +10,7 @@ mod dests;
 mod permissions;
 mod raw_codec;
 mod restore;
+mod robustness;
 mod services;
 
 use std::net::IpAddr;

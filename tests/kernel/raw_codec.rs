@@ -14,14 +14,14 @@ use crate::{ip, ipvs, netns_test_alone};
 
 fn assert_round_trip(raw: &GenlMessage<RawNla>) {
     let mut kernel_bytes = Vec::new();
-    nla::emit_all(&raw.attrs, &mut kernel_bytes);
+    nla::emit_all(&raw.attrs, &mut kernel_bytes).unwrap();
     let typed: Vec<CmdAttr> = nla::parse_all(&kernel_bytes).unwrap();
     assert!(
         !typed.iter().any(|a| matches!(a, CmdAttr::Other(..))),
         "unknown top-level attribute in {typed:?}"
     );
     let mut ours = Vec::new();
-    nla::emit_all(&typed, &mut ours);
+    nla::emit_all(&typed, &mut ours).unwrap();
     assert_eq!(ours, kernel_bytes, "re-emitted bytes differ for {typed:?}");
 }
 
