@@ -11,8 +11,9 @@
 //! and matrices as data; [`entry`] applies options in argv order and runs the final
 //! checks; [`values`] parses the values.
 //!
-//! Arguments are handled as bytes, as ipvsadm sees them; non-UTF-8 bytes only reach
-//! messages and names (scheduler, engine, interface) through a lossy conversion.
+//! Arguments are handled as bytes, as ipvsadm sees them, and messages quote them byte for
+//! byte; only names sent to the kernel (scheduler, engine, interface) go through a lossy
+//! conversion to text (a name that is not UTF-8 names no module either way).
 //!
 //! One deliberate difference: a `-b` list without any item (`-b ,`) crashes ipvsadm
 //! (SIGSEGV); here it is refused with ``invalid scheduler flag `,'`` (the whole list
@@ -39,7 +40,7 @@ use table::{Cmd, OPTIONS, Opt};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     /// The exact stderr text, trailing newline(s) included.
-    pub message: String,
+    pub message: Vec<u8>,
     /// 2 for validation errors, 255 for popt errors and the "Try ..." line.
     pub exit_code: i32,
 }
@@ -50,31 +51,56 @@ const EXIT_INVALID: i32 = 2;
 const EXIT_POPT: i32 = 255;
 
 impl ParseError {
-    fn invalid(message: String) -> Self {
+    fn invalid(mut message: Vec<u8>) -> Self {
+        message.push(b'\n');
         ParseError {
-            message: message + "\n",
+            message,
             exit_code: EXIT_INVALID,
         }
     }
 
-    fn try_help(argv0: &str) -> Self {
+    /// ``Try `ipvsadm -h' or 'ipvsadm --help' for more information.``, exit 255.
+    pub fn try_help(argv0: &[u8]) -> Self {
+        let message = [
+            b"Try `",
+            argv0,
+            b" -h' or '",
+            argv0,
+            b" --help' for more information.\n",
+        ]
+        .concat();
         ParseError {
-            message: format!("Try `{argv0} -h' or '{argv0} --help' for more information.\n"),
+            message,
             exit_code: EXIT_POPT,
         }
+    }
+
+    /// Whether this is the "Try ..." line (as opposed to a popt error, also exit 255).
+    pub fn is_try_help(&self) -> bool {
+        self.message.starts_with(b"Try `")
+    }
+
+    /// The message on one line without its newline(s), for `line N: ...` reports.
+    pub fn one_line(&self) -> Vec<u8> {
+        let trimmed = self.message.trim_ascii_end();
+        trimmed
+            .iter()
+            .map(|&b| if b == b'\n' { b' ' } else { b })
+            .collect()
     }
 }
 
 /// Parses a whole argv, `argv[0]` (the program name used in messages) included.
 pub fn parse(argv: &[OsString]) -> Result<Command, ParseError> {
-    parse_with(argv, Dialect::CommandLine)
+    let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+    parse_bytes(&argv, posix_me_harder(), Dialect::CommandLine)
 }
 
-/// Parses one line of `-R` input (as an argv). Unlike ipvsadm, a rule may name a fwmark
-/// of 2^31 or more by the negative number ipvsadm's `-S` prints for it, so that every
-/// saved table restores.
-pub fn parse_rule(argv: &[OsString]) -> Result<Command, ParseError> {
-    parse_with(argv, Dialect::Rule)
+/// Parses one line of `-R` input (as an argv: the program name, then the line's words).
+/// Unlike ipvsadm, a rule may name a fwmark of 2^31 or more by the negative number
+/// ipvsadm's `-S` prints for it, so that every saved table restores.
+pub fn parse_rule(argv: &[Vec<u8>]) -> Result<Command, ParseError> {
+    parse_bytes(argv, posix_me_harder(), Dialect::Rule)
 }
 
 /// Where a command line comes from.
@@ -84,12 +110,15 @@ pub(crate) enum Dialect {
     Rule,
 }
 
-fn parse_with(argv: &[OsString], dialect: Dialect) -> Result<Command, ParseError> {
-    let posix = ["POSIXLY_CORRECT", "POSIX_ME_HARDER"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some());
-    let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
-    parse_bytes(&argv, posix, dialect)
+/// popt's `POSIXLY_CORRECT` / `POSIX_ME_HARDER` (looked up once: restores parse many
+/// lines).
+fn posix_me_harder() -> bool {
+    static POSIX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *POSIX.get_or_init(|| {
+        ["POSIXLY_CORRECT", "POSIX_ME_HARDER"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some())
+    })
 }
 
 /// [`parse`] on raw arguments; `posix_me_harder`: the first positional argument ends the
@@ -102,16 +131,16 @@ fn parse_bytes(
     if argv.len() <= 1 {
         return Ok(Command::List(Default::default()));
     }
-    let argv0 = String::from_utf8_lossy(&argv[0]).into_owned();
+    let argv0 = argv[0].as_slice();
     let mut scanner = Scanner::new(OPTIONS, argv, posix_me_harder);
     let first = match scanner.next_opt() {
         Ok(Some(found)) => found,
-        Ok(None) | Err(_) => return Err(ParseError::try_help(&argv0)),
+        Ok(None) | Err(_) => return Err(ParseError::try_help(argv0)),
     };
     let cmd = match first.id {
         Opt::Help => return Ok(Command::Help),
         Opt::Version => return Ok(Command::Version),
-        id => Cmd::of(id).ok_or_else(|| ParseError::try_help(&argv0))?,
+        id => Cmd::of(id).ok_or_else(|| ParseError::try_help(argv0))?,
     };
     let mut entry =
         Entry::new(cmd, first.value.as_deref(), dialect).map_err(ParseError::invalid)?;
@@ -128,9 +157,9 @@ fn read_options(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(),
             Ok(Some(found)) => found,
             Ok(None) => return Ok(()),
             Err(error) => {
-                let bad = String::from_utf8_lossy(scanner.bad_option());
+                let message = [scanner.bad_option(), b": ", error.text().as_bytes(), b"\n"];
                 return Err(ParseError {
-                    message: format!("{bad}: {}\n", error.text()),
+                    message: message.concat(),
                     exit_code: EXIT_POPT,
                 });
             }
@@ -139,14 +168,14 @@ fn read_options(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(),
             .apply(found.id, found.value.as_deref())
             .map_err(ParseError::invalid)?;
         if !accepted {
-            let bad = String::from_utf8_lossy(scanner.bad_option());
-            return Err(ParseError::invalid(format!("invalid option `{bad}'")));
+            let message = [b"invalid option `", scanner.bad_option(), b"'"].concat();
+            return Err(ParseError::invalid(message));
         }
     }
 }
 
 /// `--set`'s three values, then any argument left over.
-fn read_positionals(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(), String> {
+fn read_positionals(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(), Vec<u8>> {
     if entry.is_set() {
         match (scanner.next_arg(), scanner.next_arg(), scanner.next_arg()) {
             (Some(tcp), Some(tcp_fin), Some(udp)) => entry.set_timeouts([tcp, tcp_fin, udp])?,
@@ -154,10 +183,7 @@ fn read_positionals(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result
         }
     }
     match scanner.next_arg() {
-        Some(arg) => Err(format!(
-            "unexpected argument {}",
-            String::from_utf8_lossy(arg)
-        )),
+        Some(arg) => Err([b"unexpected argument ", arg].concat()),
         None => Ok(()),
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod args;
 pub mod command;
+pub mod console;
 pub mod errors;
+pub mod rules;
 mod run;
 pub mod spec;
 pub mod usage;
@@ -12,5 +14,6 @@ pub use command::{Command, ListOptions, RestoreMode};
 
 /// The program: ipvsadm's behaviour for this process's argv; returns the exit status.
 pub fn run() -> i32 {
+    console::ensure_standard_descriptors();
     run::main_with_args(std::env::args_os().collect())
 }

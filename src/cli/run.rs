@@ -2,10 +2,13 @@
 //! its exit status.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 
 use super::args::{self, ParseError};
+use super::console::{self, errln};
 use super::errors::{Operation, kernel_message};
+use super::rules::{RuleLine, RuleReader};
 use super::usage::{usage, version_line};
 use super::{Command, ListOptions, RestoreMode};
 use crate::error::Error;
@@ -13,6 +16,7 @@ use crate::ipvs::Ipvs;
 use crate::model::{Info, ServiceKey};
 use crate::netlink::codec::Request;
 use crate::output::{self, ServiceEntry};
+use nix::errno::Errno;
 
 /// Exit status of a failed kernel change (ipvsadm's `return -1` from main).
 const EXIT_KERNEL: i32 = 255;
@@ -25,13 +29,12 @@ const EXIT_USAGE: i32 = 2;
 pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     let argv0 = argv
         .first()
-        .map(|a| a.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "ipvsadm".into());
+        .map_or_else(|| b"ipvsadm".to_vec(), |a| a.as_bytes().to_vec());
     let parsed = args::parse(&argv);
     // Unlike ipvsadm, help and version need no kernel.
     match parsed {
         Ok(Command::Help) => return print_stdout(&usage(&argv0)),
-        Ok(Command::Version) => return print_stdout(&version_line(&argv0)),
+        Ok(Command::Version) => return print_stdout(version_line(&argv0).as_bytes()),
         _ => {}
     }
     // ipvsadm connects before it looks at the arguments, so an unusable IPVS wins over a
@@ -39,9 +42,9 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     let (ipvs, info) = match connect() {
         Ok(pair) => pair,
         Err(message) => {
-            eprint!(
+            errln!(
                 "Can't initialize ipvs: {message}\n\
-                 Are you sure that IP Virtual Server is built in the kernel or as module?\n"
+                 Are you sure that IP Virtual Server is built in the kernel or as module?"
             );
             return EXIT_USAGE;
         }
@@ -64,25 +67,64 @@ fn connect() -> Result<(Ipvs, Info), String> {
     Ok((ipvs, info))
 }
 
-/// ipvsadm falls back to the old socket-option interface when the netlink family is
-/// missing, which then fails with ENOPROTOOPT.
+/// ipvsadm's text for a failed start-up.
 fn init_error_text(error: &Error) -> String {
     match error {
-        Error::IpvsMissing => kernel_message(Operation::Init, nix::errno::Errno::ENOPROTOOPT),
+        Error::IpvsMissing => kernel_message(Operation::Init, legacy_interface_errno()),
         Error::Kernel(errno) => kernel_message(Operation::Init, *errno),
         other => other.to_string(),
     }
 }
 
+/// When the netlink family is missing, ipvsadm falls back to IPVS's old socket-option
+/// interface and reports how that failed: a raw IPv4 socket needs CAP_NET_RAW (EPERM:
+/// "Permission denied (you must be root)"), and without the module the socket option is
+/// unknown (ENOPROTOOPT: "Protocol not available"). Asking the same questions gives the
+/// same answer.
+fn legacy_interface_errno() -> Errno {
+    /// `IP_VS_SO_GET_INFO` (`IP_VS_BASE_CTL + 1`) and the size of its reply.
+    const IP_VS_SO_GET_INFO: libc::c_int = 64 + 1024 + 64 + 1;
+    const GET_INFO_LEN: usize = 12;
+    // SAFETY: socket(2) with constant arguments.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_RAW,
+        )
+    };
+    if fd < 0 {
+        return Errno::last();
+    }
+    let mut info = [0u8; GET_INFO_LEN];
+    let mut len = GET_INFO_LEN as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `info`; `fd` is ours to close.
+    unsafe {
+        let rc = libc::getsockopt(
+            fd,
+            libc::IPPROTO_IP,
+            IP_VS_SO_GET_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        );
+        let errno = if rc < 0 {
+            Errno::last()
+        } else {
+            // Answered after all (the module loaded meanwhile): no better text exists.
+            Errno::ENOPROTOOPT
+        };
+        libc::close(fd);
+        errno
+    }
+}
+
 fn report_parse_error(error: &ParseError) -> i32 {
-    eprint!("{}", error.message);
+    console::stderr_bytes(&error.message);
     error.exit_code
 }
 
-fn print_stdout(text: &str) -> i32 {
-    let mut out = io::stdout().lock();
-    // A closed stdout (e.g. `| head`) is not an error worth a message.
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+fn print_stdout(text: &[u8]) -> i32 {
+    console::stdout_bytes(text);
     0
 }
 
@@ -90,7 +132,7 @@ fn print_stdout(text: &str) -> i32 {
 struct Session {
     ipvs: Ipvs,
     info: Info,
-    argv0: String,
+    argv0: Vec<u8>,
     last_op: Operation,
 }
 
@@ -105,7 +147,7 @@ impl Session {
     fn run_other(&mut self, other: Other) -> i32 {
         match other {
             Other::Help => print_stdout(&usage(&self.argv0)),
-            Other::Version => print_stdout(&version_line(&self.argv0)),
+            Other::Version => print_stdout(version_line(&self.argv0).as_bytes()),
             Other::List(opts) => self.list(&opts),
             Other::Save { numeric } => self.save(numeric),
             Other::Restore(mode) => self.restore(mode),
@@ -120,7 +162,7 @@ impl Session {
         match self.ipvs.apply(&request) {
             Ok(()) => 0,
             Err(error) => {
-                eprintln!("{}", self.error_text(&error));
+                errln!("{}", self.error_text(&error));
                 EXIT_KERNEL
             }
         }
@@ -140,7 +182,7 @@ impl Session {
             Err(error) => {
                 let count = queued.origins.len();
                 queued.origins.clear();
-                eprintln!("{error}");
+                errln!("{error}");
                 return (EXIT_KERNEL, count);
             }
         };
@@ -155,8 +197,8 @@ impl Session {
                     refused += 1;
                     let message = kernel_message(self.last_op, errno);
                     match origin.line {
-                        Some(line) => eprintln!("line {line}: {message}"),
-                        None => eprintln!("{message}"),
+                        Some(line) => errln!("line {line}: {message}"),
+                        None => errln!("{message}"),
                     }
                     EXIT_KERNEL
                 }
@@ -195,7 +237,7 @@ impl Session {
             Ok(()) => 0,
             Err(error) => {
                 let _ = out.flush();
-                eprint!("{}", error.0);
+                console::stderr_bytes(error.0.as_bytes());
                 EXIT_LIST
             }
         }
@@ -267,7 +309,7 @@ impl Session {
 
     fn list_failure(&self, out: &mut dyn Write, error: &Error) -> i32 {
         let _ = out.flush();
-        eprintln!("{}", self.error_text(error));
+        errln!("{}", self.error_text(error));
         EXIT_LIST
     }
 
@@ -300,7 +342,7 @@ impl Session {
     }
 
     fn restore(&mut self, mode: RestoreMode) -> i32 {
-        let lines = restore_lines(io::stdin().lock());
+        let lines = RuleReader::new(io::stdin().lock());
         match mode {
             RestoreMode::Compatible => self.restore_compatible(lines),
             RestoreMode::Test => match self.check_lines(lines) {
@@ -318,7 +360,7 @@ impl Session {
     /// own, run in order, with the same messages and exit status. Runs of consecutive
     /// changes go to the kernel as one batch; anything else (a listing, an error that
     /// ends the restore) first waits for the changes before it.
-    fn restore_compatible(&mut self, lines: Vec<RestoreLine>) -> i32 {
+    fn restore_compatible(&mut self, lines: impl Iterator<Item = RuleLine>) -> i32 {
         let mut status = 0;
         let mut queued = Queued::default();
         for line in lines {
@@ -334,12 +376,14 @@ impl Session {
             status = match command {
                 // -h and -v end a restore at once.
                 Ok(Other::Help) => return print_stdout(&usage(&self.argv0)),
-                Ok(Other::Version) => return print_stdout(&version_line(&self.argv0)),
-                Ok(Other::Restore(_)) => return report_parse_error(&try_help(&self.argv0)),
+                Ok(Other::Version) => return print_stdout(version_line(&self.argv0).as_bytes()),
+                Ok(Other::Restore(_)) => {
+                    return report_parse_error(&ParseError::try_help(&self.argv0));
+                }
                 Ok(other) => self.run_other(other),
                 // Validation errors and the "Try" line abort the restore; popt errors
                 // (exit 255 with a message of their own) only fail their line.
-                Err(error) if error.exit_code == EXIT_KERNEL && !is_try_line(&error) => {
+                Err(error) if error.exit_code == EXIT_KERNEL && !error.is_try_help() => {
                     report_parse_error(&error)
                 }
                 Err(error) => return report_parse_error(&error),
@@ -348,38 +392,36 @@ impl Session {
         self.apply_queued(&mut queued, status).0
     }
 
-    fn parse_line(&self, line: &RestoreLine) -> Result<Command, ParseError> {
-        let mut argv = vec![OsString::from(&self.argv0)];
-        argv.extend(line.words.iter().map(OsString::from));
+    fn parse_line(&self, line: &RuleLine) -> Result<Command, ParseError> {
+        let mut argv = Vec::with_capacity(line.words.len() + 1);
+        argv.push(self.argv0.clone());
+        argv.extend(line.words.iter().cloned());
         args::parse_rule(&argv)
     }
 
     /// `--test` and the first pass of `--strict`: every line parsed and checked, every bad
-    /// one reported as `line N: message` on stderr.
-    fn check_lines(&self, lines: Vec<RestoreLine>) -> Result<Vec<(usize, Command)>, ()> {
-        let mut commands = Vec::with_capacity(lines.len());
+    /// one reported as `line N: message` on stderr. Comment lines (`#` first) are
+    /// skipped: rule files often start with one.
+    fn check_lines(
+        &self,
+        lines: impl Iterator<Item = RuleLine>,
+    ) -> Result<Vec<(usize, Command)>, ()> {
+        let mut commands = Vec::new();
         let mut bad = 0;
-        for line in &lines {
-            if line.words[0].starts_with('#') {
-                bad += 1;
-                eprintln!(
-                    "line {}: comments are not allowed in rules (ipvsadm -R stops there)",
-                    line.number
-                );
-                continue;
-            }
-            let problem = match self.parse_line(line) {
+        for line in lines.filter(|line| !line.is_comment()) {
+            let problem = match self.parse_line(&line) {
                 Ok(Command::Help | Command::Version | Command::Restore(_)) => {
-                    "-h, -v and -R have no place in rules".to_string()
+                    b"-h, -v and -R have no place in rules".to_vec()
                 }
                 Ok(command) => {
                     commands.push((line.number, command));
                     continue;
                 }
-                Err(error) => error.message.trim_end().replace('\n', " "),
+                Err(error) => error.one_line(),
             };
             bad += 1;
-            eprintln!("line {}: {problem}", line.number);
+            let prefix = format!("line {}: ", line.number);
+            console::stderr_bytes(&[prefix.as_bytes(), &problem, b"\n"].concat());
         }
         if bad == 0 { Ok(commands) } else { Err(()) }
     }
@@ -479,87 +521,9 @@ fn zero_target(key: Option<ServiceKey>) -> Option<ServiceKey> {
     })
 }
 
-fn try_help(argv0: &str) -> ParseError {
-    ParseError {
-        message: format!("Try `{argv0} -h' or '{argv0} --help' for more information.\n"),
-        exit_code: EXIT_KERNEL,
-    }
-}
-
-fn is_try_line(error: &ParseError) -> bool {
-    error.message.starts_with("Try `")
-}
-
-/// One command line of restore input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RestoreLine {
-    /// 1-based, counting every line of the input.
-    number: usize,
-    words: Vec<String>,
-}
-
-/// Splits restore input as ipvsadm's reader does: words separated by blanks, tabs, CR and
-/// LF, one command per line, the word `ipvsadm` dropped anywhere, empty lines skipped.
-fn restore_lines(mut input: impl BufRead) -> Vec<RestoreLine> {
-    let mut lines = Vec::new();
-    let mut raw = Vec::new();
-    let mut number = 0;
-    loop {
-        raw.clear();
-        match input.read_until(b'\n', &mut raw) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => number += 1,
-        }
-        let at_eof = !raw.ends_with(b"\n");
-        // A last line without newline that ends in two or more blanks is dropped (sic).
-        if at_eof && raw.len() >= 2 && raw[raw.len() - 2..].iter().all(u8::is_ascii_whitespace) {
-            break;
-        }
-        let text = String::from_utf8_lossy(&raw);
-        let words: Vec<String> = text
-            .split([' ', '\t', '\r', '\n'])
-            .filter(|w| !w.is_empty() && *w != "ipvsadm")
-            .map(str::to_string)
-            .collect();
-        if !words.is_empty() {
-            lines.push(RestoreLine { number, words });
-        }
-    }
-    lines
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn restore_input_is_split_like_ipvsadm() {
-        let input = b"ipvsadm -A -t 10.0.0.1:80 -s rr\r\n\n  \t\n-a -t 10.0.0.1:80 ipvsadm -r 10.0.0.2 -m\n-C";
-        let lines = restore_lines(&input[..]);
-        let words: Vec<_> = lines.iter().map(|l| (l.number, l.words.clone())).collect();
-        assert_eq!(
-            words,
-            vec![
-                (
-                    1,
-                    vec!["-A", "-t", "10.0.0.1:80", "-s", "rr"]
-                        .into_iter()
-                        .map(String::from)
-                        .collect::<Vec<_>>()
-                ),
-                (
-                    4,
-                    vec!["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-m"]
-                        .into_iter()
-                        .map(String::from)
-                        .collect()
-                ),
-                (5, vec!["-C".to_string()]),
-            ]
-        );
-        assert_eq!(restore_lines(&b"-C\n-C  "[..]).len(), 1);
-        assert_eq!(restore_lines(&b"-C\n-C "[..]).len(), 2);
-    }
 
     #[test]
     fn zeroing_an_all_zero_service_zeroes_everything() {

@@ -2,9 +2,9 @@
 
 /// The name rsipvsadm goes by: `ipvsadm` when started through a link of that name (a
 /// drop-in install), else `rsipvsadm`.
-pub fn own_name(argv0: &str) -> &'static str {
-    let base = argv0.rsplit('/').next().unwrap_or(argv0);
-    if base == "ipvsadm" {
+pub fn own_name(argv0: &[u8]) -> &'static str {
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+    if base == b"ipvsadm" {
         "ipvsadm"
     } else {
         "rsipvsadm"
@@ -13,7 +13,7 @@ pub fn own_name(argv0: &str) -> &'static str {
 
 /// `-v`: ipvsadm's layout (`ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)`)
 /// with rsipvsadm's name and version.
-pub fn version_line(argv0: &str) -> String {
+pub fn version_line(argv0: &[u8]) -> String {
     format!(
         "{} v{} (rsipvsadm, compiled with netlink and IPVS v1.2.1)\n",
         own_name(argv0),
@@ -23,10 +23,15 @@ pub fn version_line(argv0: &str) -> String {
 
 /// `-h`: the version line, then ipvsadm 1.31's usage text with `argv[0]` as it was given,
 /// then what rsipvsadm adds (after everything ipvsadm prints, so that nothing moves).
-pub fn usage(argv0: &str) -> String {
-    let mut text = version_line(argv0);
-    text.push_str(&USAGE.replace("{p}", argv0));
-    text.push_str(ADDITIONS);
+pub fn usage(argv0: &[u8]) -> Vec<u8> {
+    let mut text = version_line(argv0).into_bytes();
+    let mut parts = USAGE.split("{p}");
+    text.extend_from_slice(parts.next().unwrap_or_default().as_bytes());
+    for part in parts {
+        text.extend_from_slice(argv0);
+        text.extend_from_slice(part.as_bytes());
+    }
+    text.extend_from_slice(ADDITIONS.as_bytes());
     text
 }
 
@@ -126,16 +131,16 @@ mod tests {
 
     #[test]
     fn name_follows_the_link_it_was_started_through() {
-        assert_eq!(own_name("/usr/sbin/ipvsadm"), "ipvsadm");
-        assert_eq!(own_name("ipvsadm"), "ipvsadm");
-        assert_eq!(own_name("/usr/local/bin/rsipvsadm"), "rsipvsadm");
-        assert!(version_line("ipvsadm").starts_with("ipvsadm v"));
-        assert!(version_line("./rsipvsadm").starts_with("rsipvsadm v"));
+        assert_eq!(own_name(b"/usr/sbin/ipvsadm"), "ipvsadm");
+        assert_eq!(own_name(b"ipvsadm"), "ipvsadm");
+        assert_eq!(own_name(b"/usr/local/bin/rsipvsadm"), "rsipvsadm");
+        assert!(version_line(b"ipvsadm").starts_with("ipvsadm v"));
+        assert!(version_line(b"./rsipvsadm").starts_with("rsipvsadm v"));
     }
 
     #[test]
     fn usage_uses_argv0_verbatim() {
-        let text = usage("/sbin/ipvsadm");
+        let text = String::from_utf8(usage(b"/sbin/ipvsadm")).unwrap();
         assert!(text.contains("\n  /sbin/ipvsadm -A|E virtual-service"));
         assert!(text.contains("Multicast TTL (default=1)\nrsipvsadm additions"));
         assert!(text.ends_with("with its line number\n"));

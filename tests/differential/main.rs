@@ -16,6 +16,7 @@ mod common;
 
 mod case_file;
 mod compare;
+mod generated;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -52,3 +52,100 @@ fn a_non_root_user_gets_ipvsadms_refusal() {
         }
     });
 }
+
+/// Unloads the IPVS modules and makes the kernel unable to load modules on its own
+/// (a generic netlink lookup of "IPVS" would load ip_vs otherwise); undone on drop.
+struct IpvsUnloaded {
+    modprobe_path: String,
+    modules: Vec<String>,
+}
+
+const MODPROBE_SYSCTL: &str = "/proc/sys/kernel/modprobe";
+
+fn loaded_ipvs_modules() -> Vec<String> {
+    std::fs::read_to_string("/proc/modules")
+        .expect("/proc/modules")
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .filter(|m| m.starts_with("ip_vs"))
+        .map(str::to_string)
+        .collect()
+}
+
+impl IpvsUnloaded {
+    fn new() -> Self {
+        let modprobe_path = std::fs::read_to_string(MODPROBE_SYSCTL).expect(MODPROBE_SYSCTL);
+        let mut modules = loaded_ipvs_modules();
+        // ip_vs last: every other one depends on it.
+        modules.sort_by_key(|m| m == "ip_vs");
+        std::fs::write(MODPROBE_SYSCTL, "/nonexistent/modprobe\n").expect(MODPROBE_SYSCTL);
+        let guard = IpvsUnloaded {
+            modprobe_path,
+            modules,
+        };
+        // Namespaces of earlier tests may still be going away: their services hold the
+        // scheduler modules until then.
+        for _ in 0..120 {
+            for m in &guard.modules {
+                let _ = Command::new("rmmod").arg(m).output();
+            }
+            if loaded_ipvs_modules().is_empty() {
+                return guard;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("cannot unload {:?}", loaded_ipvs_modules());
+    }
+}
+
+impl Drop for IpvsUnloaded {
+    fn drop(&mut self) {
+        let _ = std::fs::write(MODPROBE_SYSCTL, &self.modprobe_path);
+        for m in self.modules.iter().rev() {
+            let _ = Command::new("modprobe").arg(m).output();
+        }
+    }
+}
+
+#[test]
+fn without_the_module_a_non_root_user_gets_ipvsadms_refusal() {
+    crate::netns_test_alone(|| {
+        let unloaded = IpvsUnloaded::new();
+        for args in [&["-Ln"][..], &["-A", "-t", "10.0.0.1:80"], &["-C"]] {
+            let as_nobody = |program| {
+                run_with_timeout(
+                    Command::new(program)
+                        .arg0("ipvsadm")
+                        .args(args)
+                        .uid(NOBODY)
+                        .gid(NOBODY),
+                    None,
+                    Duration::from_secs(60),
+                )
+            };
+            let expected = as_nobody(ipvsadm_bin());
+            let actual = as_nobody(rsipvsadm_bin());
+            assert_eq!(
+                (actual.exit, actual.stdout_lossy(), actual.stderr_lossy()),
+                (
+                    expected.exit,
+                    expected.stdout_lossy(),
+                    expected.stderr_lossy()
+                ),
+                "ipvsadm {args:?} as uid {NOBODY} without the ip_vs module"
+            );
+            assert!(
+                actual
+                    .stderr_lossy()
+                    .contains("Can't initialize ipvs: Permission denied (you must be root)"),
+                "{}",
+                actual.stderr_lossy()
+            );
+        }
+        drop(unloaded);
+        assert!(
+            loaded_ipvs_modules().contains(&"ip_vs".to_string()),
+            "ip_vs is back for the tests after this one"
+        );
+    });
+}

@@ -33,10 +33,10 @@ const WITH_BAD_LINES: &str = "\
 -a -t 10.0.0.1:80 -r 10.0.0.3 -m
 ";
 
+/// Comment lines are skipped (ipvsadm has none; rule files often start with one).
 const EXPECTED_REPORT: &str = "\
 line 2: illegal weight specified
 line 4: Zero port specified for non-persistent service
-line 5: comments are not allowed in rules (ipvsadm -R stops there)
 ";
 
 #[test]

@@ -25,8 +25,14 @@ const IFNAME_MAX: usize = 15;
 const SCHED_FLAGS_ARG_MAX: usize = 127;
 const SCHED_FLAG_BITS: u32 = ServiceFlags::SCHED1 | ServiceFlags::SCHED2 | ServiceFlags::SCHED3;
 
-/// A validation failure: its message without the final newline (exit status 2).
-pub type Fail = String;
+/// A validation failure: its message without the final newline (exit status 2). Bytes,
+/// because ipvsadm echoes the argument as given, whatever its encoding.
+pub type Fail = Vec<u8>;
+
+/// A message quoting an argument byte for byte: `{before}{arg}{after}`.
+fn quoting(before: &str, arg: &[u8], after: &str) -> Fail {
+    [before.as_bytes(), arg, after.as_bytes()].concat()
+}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -287,7 +293,7 @@ impl Entry {
                     .then(|| values::negative_fwmark(v))
                     .flatten()
             })
-            .ok_or_else(|| format!("invalid fwmark value `{}' specified", text(v)))?;
+            .ok_or_else(|| quoting("invalid fwmark value `", v, "' specified"))?;
         Ok(())
     }
 
@@ -346,8 +352,8 @@ impl Entry {
     fn mcast_group(&mut self, v: &[u8]) -> Result<(), Fail> {
         self.options.set(Bit::McastGroup)?;
         let group = values::mcast_group(v).map_err(|family| match family {
-            McastGroup::V6 => format!("invalid IPv6 mcast-group `{}'", text(v)),
-            McastGroup::V4 => format!("invalid IPv4 mcast-group `{}'", text(v)),
+            McastGroup::V6 => quoting("invalid IPv6 mcast-group `", v, "'"),
+            McastGroup::V4 => quoting("invalid IPv4 mcast-group `", v, "'"),
         })?;
         self.daemon.mcast_group = Some(group);
         Ok(())
@@ -388,9 +394,9 @@ impl Entry {
         };
         let flags = values::sched_flags(scheduler, &self.sched_flags_arg).map_err(|e| match e {
             SchedFlagError::Incompatible(flag) => {
-                format!("incompatible scheduler flag `{}'", text(&flag))
+                quoting("incompatible scheduler flag `", &flag, "'")
             }
-            SchedFlagError::Invalid(flag) => format!("invalid scheduler flag `{}'", text(&flag)),
+            SchedFlagError::Invalid(flag) => quoting("invalid scheduler flag `", &flag, "'"),
         })?;
         self.svc.flags = (self.svc.flags & !SCHED_FLAG_BITS) | flags;
         Ok(())
@@ -427,7 +433,7 @@ impl Entry {
             return Err("Tunnel options conflict with forward method".into());
         }
         let name = values::tunnel_name(self.dest.tun_type);
-        check_tunnel(self.dest.tun_type, name, self.options)
+        Ok(check_tunnel(self.dest.tun_type, name, self.options)?)
     }
 
     fn check_list(&self) -> Result<(), Fail> {
@@ -576,5 +582,5 @@ fn number_message(bit: Bit) -> &'static str {
 /// `parse_timeout`: `min..=31 days`.
 fn timeout(v: &[u8], min: u32) -> Result<u32, Fail> {
     values::unsigned(v, min, MAX_TIMEOUT)
-        .ok_or_else(|| format!("invalid timeout value `{}' specified", text(v)))
+        .ok_or_else(|| quoting("invalid timeout value `", v, "' specified"))
 }

@@ -29,7 +29,10 @@ fn ok(args: &[&str]) -> Command {
 fn err(args: &[&str]) -> (String, i32) {
     match run(args) {
         Ok(cmd) => panic!("{args:?} accepted: {cmd:?}"),
-        Err(e) => (e.message, e.exit_code),
+        Err(e) => (
+            String::from_utf8(e.message).expect("UTF-8 message"),
+            e.exit_code,
+        ),
     }
 }
 
@@ -122,7 +125,7 @@ fn try_line_uses_argv0_verbatim() {
     let e = parse_bytes(&argv, false, Dialect::CommandLine).unwrap_err();
     assert_eq!(
         e.message,
-        "Try `/usr/sbin/x y -h' or '/usr/sbin/x y --help' for more information.\n"
+        b"Try `/usr/sbin/x y -h' or '/usr/sbin/x y --help' for more information.\n"
     );
     assert_eq!(e.exit_code, 255);
 }
@@ -248,11 +251,11 @@ fn double_dash_and_lone_dash_are_positional() {
 #[test]
 fn posixly_correct_stops_at_first_positional() {
     let e = parse_bytes(&argv(&["-L", "foo", "-n"]), true, Dialect::CommandLine).unwrap_err();
-    assert_eq!(e.message, "unexpected argument foo\n");
+    assert_eq!(e.message, b"unexpected argument foo\n");
     let e = parse_bytes(&argv(&["-L", "--bogus", "foo"]), true, Dialect::CommandLine).unwrap_err();
-    assert_eq!(e.message, "--bogus: unknown option\n");
+    assert_eq!(e.message, b"--bogus: unknown option\n");
     let e = parse_bytes(&argv(&["-L", "foo", "--bogus"]), true, Dialect::CommandLine).unwrap_err();
-    assert_eq!(e.message, "unexpected argument foo\n");
+    assert_eq!(e.message, b"unexpected argument foo\n");
 }
 
 #[test]
@@ -1352,12 +1355,32 @@ fn non_utf8_never_panics() {
         Ok(Command::AddService(s)) => assert_eq!(s.scheduler, "r\u{fffd}r"),
         other => panic!("{other:?}"),
     }
+    // Messages quote arguments byte for byte, as ipvsadm does.
     let argv = vec![b"ipvsadm".to_vec(), b"-L".to_vec(), b"\xff".to_vec()];
     assert_eq!(
         parse_bytes(&argv, false, Dialect::CommandLine)
             .unwrap_err()
             .message,
-        "unexpected argument \u{fffd}\n"
+        b"unexpected argument \xff\n"
+    );
+    let argv = vec![
+        b"ipvsadm".to_vec(),
+        b"-A".to_vec(),
+        b"-f".to_vec(),
+        b"\xfe".to_vec(),
+    ];
+    assert_eq!(
+        parse_bytes(&argv, false, Dialect::CommandLine)
+            .unwrap_err()
+            .message,
+        b"invalid fwmark value `\xfe' specified\n"
+    );
+    let argv = vec![b"ipvsadm".to_vec(), b"-L".to_vec(), b"--b\xfd".to_vec()];
+    assert_eq!(
+        parse_bytes(&argv, false, Dialect::CommandLine)
+            .unwrap_err()
+            .message,
+        b"--b\xfd: unknown option\n"
     );
 }
 

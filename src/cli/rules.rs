@@ -1,0 +1,270 @@
+//! Reading `-R` input the way ipvsadm 1.31 reads it, byte for byte.
+//!
+//! ipvsadm reads each line with a scanf-style tokenizer over C strings (see
+//! shared/ipvsadm-behaviour.md §7.2, confirmed against its `config_stream_read`):
+//!
+//! - A word is a run of bytes other than blank, tab, CR and LF, read **at most 4096 bytes
+//!   at a time**: a longer run becomes several words of 4096 bytes and a rest.
+//! - A word is a C string: a NUL byte ends it, and the bytes after the NUL up to the next
+//!   delimiter are lost (not a separate word).
+//! - The word `ipvsadm` (compared as a C string) is dropped wherever it appears.
+//! - A line ends at LF. Blanks after the last word and before the LF are skipped, but when
+//!   blanks are followed by the end of the input instead of an LF, that last line is
+//!   dropped, and so is the rest of the input: the reader gives up there.
+//! - A read error ends the input like its end does: ipvsadm's `fscanf` cannot tell them
+//!   apart (`rsipvsadm -R <&-` reads nothing and succeeds, as ipvsadm does).
+//!
+//! Everything stays bytes: rules reach the argv parser exactly as ipvsadm's popt sees them.
+
+use std::io::{self, BufRead};
+
+/// ipvsadm's `MAX_LINE_LENGTH`: the widest word its reader takes in one piece.
+pub const MAX_WORD: usize = 4096;
+
+/// The word ipvsadm drops from rules (`ipvsadm -A ...` lines work).
+const PROGRAM_WORD: &[u8] = b"ipvsadm";
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// One line of restore input with at least one word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleLine {
+    /// 1-based, counting every line of the input.
+    pub number: usize,
+    pub words: Vec<Vec<u8>>,
+}
+
+impl RuleLine {
+    /// A comment line for rsipvsadm's own rule readers (`-R --test`, `-R --strict`,
+    /// `apply`): its first word starts with `#`. ipvsadm has no comments.
+    pub fn is_comment(&self) -> bool {
+        self.words.first().is_some_and(|w| w.first() == Some(&b'#'))
+    }
+}
+
+/// The lines of restore input, in order, as ipvsadm's reader splits them; lines without
+/// a word are skipped.
+pub struct RuleReader<R> {
+    input: R,
+    /// Newlines consumed so far.
+    newlines: usize,
+    done: bool,
+}
+
+impl<R: BufRead> RuleReader<R> {
+    pub fn new(input: R) -> Self {
+        RuleReader {
+            input,
+            newlines: 0,
+            done: false,
+        }
+    }
+
+    /// The next byte without consuming it; `None` at the end of input or on a read error.
+    fn peek(&mut self) -> Option<u8> {
+        loop {
+            return match self.input.fill_buf() {
+                Ok(buf) => buf.first().copied(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => None,
+            };
+        }
+    }
+
+    fn bump(&mut self) {
+        self.input.consume(1);
+    }
+
+    /// Reads up to [`MAX_WORD`] bytes that are not delimiters into `word`.
+    fn read_word(&mut self, word: &mut Vec<u8>) {
+        word.clear();
+        while word.len() < MAX_WORD {
+            let buf = match self.input.fill_buf() {
+                Ok(buf) if !buf.is_empty() => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                _ => return,
+            };
+            let room = MAX_WORD - word.len();
+            let run = buf
+                .iter()
+                .take(room)
+                .take_while(|&&b| !is_delimiter(b))
+                .count();
+            let at_delimiter = run < room.min(buf.len());
+            word.extend_from_slice(&buf[..run]);
+            self.input.consume(run);
+            if at_delimiter {
+                return;
+            }
+        }
+    }
+
+    /// One line as ipvsadm's reader returns it: `None` when the input is over (what was
+    /// read of an unfinished line is then dropped, as the reference does), else its words
+    /// (possibly none).
+    fn read_line(&mut self) -> Option<Vec<Vec<u8>>> {
+        let mut words = Vec::new();
+        let mut word = Vec::new();
+        loop {
+            self.read_word(&mut word);
+            if word.is_empty() {
+                // The end of the input ends the line if it had a word, else the input.
+                if self.peek().is_none() {
+                    return (!words.is_empty()).then_some(words);
+                }
+                // Blanks: skipped up to the end of the line, but the end of the input
+                // after them drops the line.
+                loop {
+                    match self.peek()? {
+                        b'\n' => {
+                            self.bump();
+                            self.newlines += 1;
+                            return Some(words);
+                        }
+                        b' ' | b'\t' | b'\r' => self.bump(),
+                        _ => break,
+                    }
+                }
+                continue;
+            }
+            let end = word.iter().position(|&b| b == 0).unwrap_or(word.len());
+            if &word[..end] != PROGRAM_WORD {
+                words.push(word[..end].to_vec());
+            }
+            match self.peek() {
+                Some(b'\n') => {
+                    self.bump();
+                    self.newlines += 1;
+                    return Some(words);
+                }
+                Some(b) if is_delimiter(b) => self.bump(),
+                // A word cut at MAX_WORD goes on as the next word.
+                Some(_) => {}
+                None => return (!words.is_empty()).then_some(words),
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for RuleReader<R> {
+    type Item = RuleLine;
+
+    fn next(&mut self) -> Option<RuleLine> {
+        while !self.done {
+            let number = self.newlines + 1;
+            match self.read_line() {
+                None => self.done = true,
+                Some(words) if words.is_empty() => {}
+                Some(words) => return Some(RuleLine { number, words }),
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<(usize, Vec<String>)> {
+        RuleReader::new(input)
+            .map(|l| {
+                let words = l
+                    .words
+                    .iter()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                (l.number, words)
+            })
+            .collect()
+    }
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn splits_like_ipvsadm() {
+        let input = b"ipvsadm -A -t 10.0.0.1:80 -s rr\r\n\n  \t\n-a -t 10.0.0.1:80 ipvsadm -r 10.0.0.2 -m\n-C";
+        assert_eq!(
+            lines(input),
+            vec![
+                (1, words(&["-A", "-t", "10.0.0.1:80", "-s", "rr"])),
+                (
+                    4,
+                    words(&["-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-m"])
+                ),
+                (5, words(&["-C"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_blanks_before_the_end_drop_the_last_line() {
+        assert_eq!(lines(b"-C\n-C  ").len(), 1);
+        assert_eq!(lines(b"-C\n-C ").len(), 2);
+        assert_eq!(lines(b"-C\n-C").len(), 2);
+        assert_eq!(lines(b"-C\n  ").len(), 1);
+        // ... and nothing after such a line is read either: there is nothing after it.
+        assert_eq!(
+            lines(b"  -C  \n-Z\n"),
+            vec![(1, words(&["-C"])), (2, words(&["-Z"]))]
+        );
+    }
+
+    #[test]
+    fn a_nul_ends_its_word_and_drops_the_rest_of_it() {
+        assert_eq!(
+            lines(b"-D -t 10.0.0.1\0:80 -x\n"),
+            vec![(1, words(&["-D", "-t", "10.0.0.1", "-x"]))]
+        );
+        assert_eq!(lines(b"ipvsadm\0junk -C\n"), vec![(1, words(&["-C"]))]);
+        assert_eq!(
+            lines(b"\0\n-C\n"),
+            vec![(1, words(&[""])), (2, words(&["-C"]))]
+        );
+    }
+
+    #[test]
+    fn long_words_are_cut_every_4096_bytes() {
+        let mut input = b"-s ".to_vec();
+        input.extend(std::iter::repeat_n(b'r', 2 * MAX_WORD + 5));
+        input.extend_from_slice(b" x\n");
+        let got = RuleReader::new(&input[..]).next().unwrap();
+        let sizes: Vec<_> = got.words.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, MAX_WORD, MAX_WORD, 5, 1]);
+    }
+
+    #[test]
+    fn non_utf8_bytes_stay_as_they_are() {
+        let got = RuleReader::new(&b"-A \xff\xfe\n"[..]).next().unwrap();
+        assert_eq!(got.words, vec![b"-A".to_vec(), b"\xff\xfe".to_vec()]);
+    }
+
+    #[test]
+    fn only_the_program_word_then_the_end_is_the_end() {
+        assert!(lines(b"ipvsadm").is_empty());
+        assert_eq!(lines(b"ipvsadm\n-C"), vec![(2, words(&["-C"]))]);
+    }
+
+    #[test]
+    fn comment_lines_are_recognised() {
+        let mut reader = RuleReader::new(&b"# rules\n-C # not a comment line\n"[..]);
+        assert!(reader.next().unwrap().is_comment());
+        assert!(!reader.next().unwrap().is_comment());
+    }
+
+    #[test]
+    fn a_read_error_ends_the_input() {
+        struct Failing;
+        impl io::Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::from_raw_os_error(libc::EBADF))
+            }
+        }
+        let reader = RuleReader::new(io::BufReader::new(Failing));
+        assert_eq!(reader.count(), 0);
+    }
+}
