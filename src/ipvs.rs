@@ -7,10 +7,13 @@ use std::process::{Command, Stdio};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
-use crate::model::{Destination, Info, Service, ServiceKey, SyncDaemon, Timeouts};
+use crate::model::{
+    Destination, Info, RealServer, Request, Service, ServiceKey, State, SyncDaemon, Timeouts,
+    VirtualService,
+};
 use crate::netlink::DecodeError;
 use crate::netlink::attrs::{CmdAttr, IPVS_GENL_NAME, InfoAttr, IpvsCmd};
-use crate::netlink::codec::{self, Request, daemon_nest, ipvs_message, key_attr, service_nest};
+use crate::netlink::codec::{self, daemon_nest, ipvs_message, key_attr, service_nest};
 use crate::netlink::message::{GenlMessage, genl_attrs};
 use crate::netlink::nla::RawNla;
 use crate::netlink::socket::GenlSocket;
@@ -43,38 +46,99 @@ impl Ipvs {
         Ok(codec::parse_info(&reply.attrs)?)
     }
 
-    /// Every service, in the kernel's order, each once.
+    /// Every service's configuration, in the kernel's order, each once.
+    pub fn services(&mut self) -> Result<Vec<Service>> {
+        Ok(self
+            .listed_services()?
+            .into_iter()
+            .map(|vs| vs.service)
+            .collect())
+    }
+
+    /// Every service with what the kernel observed of it, in the kernel's order, each
+    /// once, without destinations ([`Ipvs::table`] reads those too).
     ///
     /// Before 7.1 a service dump resumes each chunk by position in tables shared by every
     /// namespace: a service added in another namespace during the dump shifts the
     /// positions, and the kernel sends a service again. Only the first copy is kept.
     /// (A service deleted elsewhere can make a dump skip one; nothing shows that.)
-    pub fn services(&mut self) -> Result<Vec<Service>> {
+    pub fn listed_services(&mut self) -> Result<Vec<VirtualService>> {
         let msg = ipvs_message::<CmdAttr>(IpvsCmd::GetService, vec![]);
         let mut services = self.sock.dump_payloads(self.family, &msg, |payload| {
-            Ok(codec::service_from_reply(genl_attrs(payload)?)?)
+            let (service, observed) = codec::service_from_reply(genl_attrs(payload)?)?;
+            Ok(VirtualService {
+                service,
+                observed,
+                dests: Vec::new(),
+            })
         })?;
         let mut seen = HashSet::with_capacity(services.len());
-        services.retain(|s| seen.insert(s.key));
+        services.retain(|vs| seen.insert(vs.service.key));
         Ok(services)
     }
 
-    /// One service; `Error::Kernel(ESRCH)` when there is none with that key.
+    /// Every service with its real servers: the table, in the kernel's order.
+    pub fn table(&mut self) -> Result<Vec<VirtualService>> {
+        let mut services = self.listed_services()?;
+        for vs in &mut services {
+            vs.dests = self.real_servers(&vs.service.key)?;
+        }
+        Ok(services)
+    }
+
+    /// Everything: the table, the timeouts, the sync daemons and the IPVS info.
+    pub fn state(&mut self) -> Result<State> {
+        Ok(State {
+            services: self.table()?,
+            timeouts: Some(self.timeouts()?),
+            daemons: self.daemons()?,
+            info: Some(self.info()?),
+        })
+    }
+
+    /// One service's configuration; `Error::Kernel(ESRCH)` when there is none with that key.
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service> {
+        Ok(self.listed_service(key)?.service)
+    }
+
+    /// One service with what the kernel observed of it, without destinations.
+    pub fn listed_service(&mut self, key: &ServiceKey) -> Result<VirtualService> {
         let msg = ipvs_message(IpvsCmd::GetService, vec![key_attr(key)]);
         let replies = self.sock.request::<_, CmdAttr>(self.family, &msg)?;
         let reply = replies.first().ok_or_else(|| no_reply("GET_SERVICE"))?;
         let nest = service_nest(&reply.attrs).ok_or_else(|| no_reply("service nest"))?;
-        Ok(codec::parse_service(nest)?)
+        let (service, observed) = codec::parse_service(nest)?;
+        Ok(VirtualService {
+            service,
+            observed,
+            dests: Vec::new(),
+        })
     }
 
-    /// The destinations of a service, newest first as the kernel keeps them. A service
-    /// that does not exist has none (the kernel's dump does not fail).
+    /// One service with its real servers; `Error::Kernel(ESRCH)` when there is none.
+    pub fn virtual_service(&mut self, key: &ServiceKey) -> Result<VirtualService> {
+        let mut vs = self.listed_service(key)?;
+        vs.dests = self.real_servers(key)?;
+        Ok(vs)
+    }
+
+    /// The destinations' configurations of a service, newest first as the kernel keeps
+    /// them. A service that does not exist has none (the kernel's dump does not fail).
     pub fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Destination>> {
+        Ok(self
+            .real_servers(key)?
+            .into_iter()
+            .map(|rs| rs.dest)
+            .collect())
+    }
+
+    /// The real servers of a service with what the kernel observed of each, newest first.
+    pub fn real_servers(&mut self, key: &ServiceKey) -> Result<Vec<RealServer>> {
         let msg = ipvs_message(IpvsCmd::GetDest, vec![key_attr(key)]);
         let af = key.af();
         self.sock.dump_payloads(self.family, &msg, |payload| {
-            Ok(codec::dest_from_reply(genl_attrs(payload)?, af)?)
+            let (dest, observed) = codec::dest_from_reply(genl_attrs(payload)?, af)?;
+            Ok(RealServer { dest, observed })
         })
     }
 

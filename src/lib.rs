@@ -14,4 +14,4 @@ pub mod output;
 
 pub use error::{Error, Result};
 pub use ipvs::Ipvs;
-pub use netlink::codec::Request;
+pub use model::Request;

@@ -2,6 +2,7 @@
 //! the argv parser (`cli::args`), the runner (`cli::run`) and the output formats.
 
 use crate::model::{DaemonState, DestKey, Destination, Service, ServiceKey, SyncDaemon, Timeouts};
+use crate::output::ListOptions;
 
 /// One parsed, validated ipvsadm invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,25 +39,6 @@ pub enum Command {
     StartDaemon(SyncDaemon),
     /// `--stop-daemon`.
     StopDaemon { state: DaemonState, sync_id: u32 },
-}
-
-/// The options of a listing. Which listing runs: `connection` first, else `service`,
-/// else `timeout`, else `daemon`, else the whole table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListOptions {
-    /// `-t/-u/--sctp-service/-f`: list this service only.
-    pub service: Option<ServiceKey>,
-    pub numeric: bool,
-    pub connection: bool,
-    pub timeout: bool,
-    pub daemon: bool,
-    pub stats: bool,
-    pub rate: bool,
-    pub thresholds: bool,
-    pub persistent_conn: bool,
-    pub tun_info: bool,
-    pub exact: bool,
-    pub nosort: bool,
 }
 
 /// How `-R` treats its input. ipvsadm only has `Compatible`.

@@ -10,7 +10,8 @@ mod run;
 pub mod spec;
 pub mod usage;
 
-pub use command::{Command, ListOptions, RestoreMode};
+pub use crate::output::ListOptions;
+pub use command::{Command, RestoreMode};
 
 /// The program: ipvsadm's behaviour for this process's argv; returns the exit status.
 pub fn run() -> i32 {

@@ -13,9 +13,8 @@ use super::usage::{usage, version_line};
 use super::{Command, ListOptions, RestoreMode};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
-use crate::model::{Info, ServiceKey};
-use crate::netlink::codec::Request;
-use crate::output::{self, ServiceEntry};
+use crate::model::{Info, Request, ServiceKey, VirtualService};
+use crate::output;
 use nix::errno::Errno;
 
 /// Exit status of a failed kernel change (ipvsadm's `return -1` from main).
@@ -250,20 +249,19 @@ impl Session {
         opts: &ListOptions,
     ) -> i32 {
         self.last_op = Operation::GetService;
-        let entry = self.ipvs.service(key).and_then(|svc| {
+        let entry = self.ipvs.listed_service(key).and_then(|mut vs| {
             self.last_op = Operation::GetDests;
-            let dests = self.ipvs.dests(key)?;
-            Ok((svc, dests))
+            vs.dests = self.ipvs.real_servers(key)?;
+            Ok(vs)
         });
         match entry {
-            Ok(mut entry) => {
-                let mut table = [entry.clone()];
+            Ok(entry) => {
+                let mut table = [entry];
                 if !opts.nosort {
                     output::sort_table(&mut table);
-                    entry = table[0].clone();
                 }
                 let _ = output::write_title(out, opts)
-                    .and_then(|_| output::write_service(out, &entry, opts));
+                    .and_then(|_| output::write_service(out, &table[0], opts));
                 0
             }
             Err(error) => self.list_failure(out, &error),
@@ -314,14 +312,11 @@ impl Session {
     }
 
     /// Every service with its destinations, over this one socket.
-    fn fetch_table(&mut self, sorted: bool) -> Result<Vec<ServiceEntry>, Error> {
-        let services = self.ipvs.services()?;
+    fn fetch_table(&mut self, sorted: bool) -> Result<Vec<VirtualService>, Error> {
+        // A service dump only ever fails with generic texts, the destination dumps with
+        // those of GET_DEST (as in ipvsadm, which starts with the service dump).
         self.last_op = Operation::GetDests;
-        let mut table = Vec::with_capacity(services.len());
-        for svc in services {
-            let dests = self.ipvs.dests(&svc.key)?;
-            table.push((svc, dests));
-        }
+        let mut table = self.ipvs.table()?;
         if sorted {
             output::sort_table(&mut table);
         }

@@ -14,56 +14,36 @@ use clap_complete::Shell;
 
 use super::args::popt::ArgKind;
 use super::args::table::{OPTIONS, Opt};
+use crate::model::names;
 
 /// The name the completions are generated for.
 pub const BIN_NAME: &str = "rsipvsadm";
 
-/// The schedulers ipvsadm's help lists, with what they do.
-pub const SCHEDULERS: &[(&str, &str)] = &[
-    ("rr", "round robin"),
-    ("wrr", "weighted round robin"),
-    ("lc", "least-connection"),
-    ("wlc", "weighted least-connection (the default)"),
-    ("lblc", "locality-based least-connection"),
-    ("lblcr", "locality-based least-connection with replication"),
-    ("dh", "destination hashing"),
-    ("sh", "source hashing"),
-    ("sed", "shortest expected delay"),
-    ("nq", "never queue"),
-    ("fo", "weighted failover"),
-    ("ovf", "weighted overflow"),
-    ("mh", "maglev hashing"),
-];
+/// The values of an option with a fixed set, from the model's table of names.
+fn schedulers() -> Vec<(&'static str, &'static str)> {
+    names::SCHEDULERS.to_vec()
+}
 
-/// The values of `--tun-type`.
-pub const TUNNEL_TYPES: &[(&str, &str)] = &[
-    ("ipip", "IP in IP encapsulation (the default)"),
-    ("gue", "generic UDP encapsulation"),
-    ("gre", "generic routing encapsulation"),
-];
+fn tunnel_types() -> Vec<(&'static str, &'static str)> {
+    names::TUNNEL_TYPES
+        .iter()
+        .map(|&(_, w, a)| (w, a))
+        .collect()
+}
 
-/// The flags of `-b`.
-pub const SCHED_FLAGS: &[(&str, &str)] = &[
-    (
-        "sh-fallback",
-        "sh: fall back to another server if the chosen one is unavailable",
-    ),
-    ("sh-port", "sh: include the source port in the hash"),
-    (
-        "mh-fallback",
-        "mh: fall back to another server if the chosen one is unavailable",
-    ),
-    ("mh-port", "mh: include the source port in the hash"),
-    ("flag-1", "scheduler flag 1"),
-    ("flag-2", "scheduler flag 2"),
-    ("flag-3", "scheduler flag 3"),
-];
+fn sched_flags() -> Vec<(&'static str, &'static str)> {
+    names::SCHED_FLAGS
+        .iter()
+        .map(|f| (f.name, f.about))
+        .collect()
+}
 
-/// The states of `--start-daemon` and `--stop-daemon`.
-pub const DAEMON_STATES: &[(&str, &str)] = &[
-    ("master", "send connection updates"),
-    ("backup", "receive connection updates"),
-];
+fn daemon_states() -> Vec<(&'static str, &'static str)> {
+    names::DAEMON_STATES
+        .iter()
+        .map(|&(_, w, a)| (w, a))
+        .collect()
+}
 
 /// One option of the table: its long name, its short letter, whether it takes a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,33 +74,33 @@ pub fn options() -> Vec<OptionName> {
 struct Doc {
     help: &'static str,
     value: &'static str,
-    values: &'static [(&'static str, &'static str)],
+    values: Vec<(&'static str, &'static str)>,
     hint: ValueHint,
 }
 
-const fn flag(help: &'static str) -> Doc {
+fn flag(help: &'static str) -> Doc {
     Doc {
         help,
         value: "",
-        values: &[],
+        values: Vec::new(),
         hint: ValueHint::Unknown,
     }
 }
 
 /// A value completed by nothing (addresses, numbers, names).
-const fn value(help: &'static str, value: &'static str) -> Doc {
+fn value(help: &'static str, value: &'static str) -> Doc {
     Doc {
         help,
         value,
-        values: &[],
+        values: Vec::new(),
         hint: ValueHint::Other,
     }
 }
 
-const fn choice(
+fn choice(
     help: &'static str,
     value: &'static str,
-    values: &'static [(&'static str, &'static str)],
+    values: Vec<(&'static str, &'static str)>,
 ) -> Doc {
     Doc {
         help,
@@ -146,13 +126,13 @@ fn doc(opt: Opt) -> Doc {
         Opt::Version => flag("display the version"),
         Opt::Restore => flag("restore rules from stdin"),
         Opt::Save => flag("save rules to stdout"),
-        Opt::StartDaemon => choice("start connection sync daemon", "state", DAEMON_STATES),
-        Opt::StopDaemon => choice("stop connection sync daemon", "state", DAEMON_STATES),
+        Opt::StartDaemon => choice("start connection sync daemon", "state", daemon_states()),
+        Opt::StopDaemon => choice("stop connection sync daemon", "state", daemon_states()),
         Opt::TcpService => value("TCP virtual service, host[:port]", "service-address"),
         Opt::UdpService => value("UDP virtual service, host[:port]", "service-address"),
         Opt::SctpService => value("SCTP virtual service, host[:port]", "service-address"),
         Opt::FwmarkService => value("firewall-mark virtual service", "fwmark"),
-        Opt::Scheduler => choice("scheduling method (default wlc)", "scheduler", SCHEDULERS),
+        Opt::Scheduler => choice("scheduling method (default wlc)", "scheduler", schedulers()),
         Opt::Persistent => value("persistent service, optional timeout in seconds", "timeout"),
         Opt::Netmask => value("persistent granularity mask", "netmask"),
         Opt::RealServer => value("real server, host[:port]", "server-address"),
@@ -180,15 +160,15 @@ fn doc(opt: Opt) -> Doc {
         Opt::Pe => choice(
             "alternate persistence engine",
             "engine",
-            &[("sip", "Session Initiation Protocol")],
+            vec![("sip", "Session Initiation Protocol")],
         ),
-        Opt::SchedFlags => choice("scheduler flags (comma-separated)", "flags", SCHED_FLAGS),
+        Opt::SchedFlags => choice("scheduler flags (comma-separated)", "flags", sched_flags()),
         Opt::McastGroup => value("multicast group, IPv4 or IPv6", "address"),
         Opt::McastPort => value("multicast UDP port", "port"),
         Opt::McastTtl => value("multicast TTL", "ttl"),
         Opt::SyncMaxlen => value("maximum sync message length", "length"),
         Opt::TunInfo => flag("output of tunnel information"),
-        Opt::TunType => choice("tunnel type (default ipip)", "type", TUNNEL_TYPES),
+        Opt::TunType => choice("tunnel type (default ipip)", "type", tunnel_types()),
         Opt::TunPort => value("tunnel destination port", "port"),
         Opt::TunNocsum => flag("tunnel encapsulation without checksum"),
         Opt::TunCsum => flag("tunnel encapsulation with checksum"),

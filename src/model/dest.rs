@@ -1,6 +1,6 @@
 use std::net::IpAddr;
 
-use super::{AddressFamily, Stats};
+use super::AddressFamily;
 
 /// How packets reach a real server (`IP_VS_CONN_F_*` forwarding methods).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,8 +85,9 @@ pub struct DestKey {
     pub port: u16,
 }
 
-/// A real server behind a virtual service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A real server's configuration behind a virtual service: everything a rule can say
+/// about it (its counters are in [`DestObserved`](super::DestObserved)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Destination {
     pub addr: IpAddr,
     pub port: u16,
@@ -98,11 +99,6 @@ pub struct Destination {
     /// Destination port of GUE encapsulation.
     pub tun_port: u16,
     pub tun_flags: TunnelFlags,
-    /// Read back from the kernel; ignored when sent.
-    pub active_conns: u32,
-    pub inact_conns: u32,
-    pub persist_conns: u32,
-    pub stats: Stats,
 }
 
 impl Destination {
@@ -118,10 +114,6 @@ impl Destination {
             tun_type: TunnelType::Ipip,
             tun_port: 0,
             tun_flags: TunnelFlags::default(),
-            active_conns: 0,
-            inact_conns: 0,
-            persist_conns: 0,
-            stats: Stats::default(),
         }
     }
 

@@ -1,7 +1,5 @@
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::Stats;
-
 /// The address family of a service or destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AddressFamily {
@@ -120,7 +118,8 @@ pub struct ServiceFlags(pub u32);
 
 impl ServiceFlags {
     pub const PERSISTENT: u32 = 0x0001;
-    /// Kernel-internal; set in every listed service, ignored when sent.
+    /// Kernel-internal; set in every listed service, ignored when sent. Read back into
+    /// [`ServiceObserved::flags`](super::ServiceObserved), never into a [`Service`].
     pub const HASHED: u32 = 0x0002;
     pub const ONEPACKET: u32 = 0x0004;
     pub const SCHED1: u32 = 0x0008;
@@ -131,6 +130,10 @@ impl ServiceFlags {
     pub const SCHED_SH_PORT: u32 = Self::SCHED2;
     pub const SCHED_MH_FALLBACK: u32 = Self::SCHED1;
     pub const SCHED_MH_PORT: u32 = Self::SCHED2;
+
+    /// The bits a rule can set (`-p`, `-o`, `-b`): the configuration part of the flags.
+    pub const CONFIG: u32 =
+        Self::PERSISTENT | Self::ONEPACKET | Self::SCHED1 | Self::SCHED2 | Self::SCHED3;
 
     pub fn contains(self, bits: u32) -> bool {
         self.0 & bits == bits
@@ -154,20 +157,20 @@ impl Netmask {
     }
 }
 
-/// A virtual service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A virtual service's configuration: everything a rule can say about it, nothing the
+/// kernel counts or sets by itself (see [`ServiceObserved`](super::ServiceObserved)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Service {
     pub key: ServiceKey,
     /// Scheduler module name without the `ip_vs_` prefix; the kernel lists `none` for none.
     pub scheduler: String,
+    /// Only the [`ServiceFlags::CONFIG`] bits.
     pub flags: ServiceFlags,
     /// Persistence timeout in seconds (meaningful with `ServiceFlags::PERSISTENT`).
     pub timeout: u32,
     pub netmask: Netmask,
     /// Persistence engine, e.g. `sip`.
     pub pe_name: Option<String>,
-    /// Read back from the kernel; ignored when sent.
-    pub stats: Stats,
 }
 
 impl Service {
@@ -180,7 +183,6 @@ impl Service {
             flags: ServiceFlags::default(),
             timeout: 0,
             pe_name: None,
-            stats: Stats::default(),
         }
     }
 

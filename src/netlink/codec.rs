@@ -11,31 +11,13 @@ use super::attrs::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
 use super::message::GenlMessage;
 use super::nla;
 use crate::model::{
-    AddressFamily, DaemonState, DestKey, Destination, FwdMethod, Info, Netmask, Protocol, Service,
-    ServiceFlags, ServiceKey, Stats, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
+    AddressFamily, DaemonState, DestKey, DestObserved, Destination, FwdMethod, Info, Netmask,
+    Protocol, Request, Service, ServiceFlags, ServiceKey, ServiceObserved, Stats, SyncDaemon,
+    Timeouts, TunnelFlags, TunnelType,
 };
 
-/// One change to the kernel's IPVS state; a batch is a slice of these.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    AddService(Service),
-    /// Replaces scheduler, flags, timeout, netmask and engine of an existing service.
-    EditService(Service),
-    DelService(ServiceKey),
-    AddDest(ServiceKey, Destination),
-    /// Replaces forwarding, weight, thresholds and tunnel settings of a destination.
-    EditDest(ServiceKey, Destination),
-    DelDest(ServiceKey, DestKey),
-    /// Zeroes the counters of one service, or of every service.
-    Zero(Option<ServiceKey>),
-    /// Deletes every service.
-    Flush,
-    SetTimeouts(Timeouts),
-    StartDaemon(SyncDaemon),
-    StopDaemon(DaemonState),
-}
-
 impl Request {
+    /// The request as the generic netlink message that carries it.
     pub fn to_message(&self) -> GenlMessage<CmdAttr> {
         let (cmd, attrs) = match self {
             Request::AddService(svc) => (IpvsCmd::NewService, vec![service_attr(svc)]),
@@ -145,21 +127,22 @@ fn missing(what: &str) -> DecodeError {
     DecodeError::new(format!("reply lacks {what}"))
 }
 
-/// Reads a service as the kernel lists it. Stats come from STATS64 when present.
-pub fn parse_service(attrs: &[SvcAttr]) -> Result<Service, DecodeError> {
+/// Reads a service as the kernel lists it: its configuration (the flags a rule can set)
+/// and what the kernel observed (every flag, stats from STATS64 when present).
+pub fn parse_service(attrs: &[SvcAttr]) -> Result<(Service, ServiceObserved), DecodeError> {
     service_from(attrs.iter().cloned().map(Ok))
 }
 
 /// A service from the attribute bytes of a reply (`GET_SERVICE`), without collecting
 /// the attributes first.
-pub fn service_from_reply(attrs: &[u8]) -> Result<Service, DecodeError> {
+pub fn service_from_reply(attrs: &[u8]) -> Result<(Service, ServiceObserved), DecodeError> {
     let nest = nla::find(attrs, IPVS_CMD_ATTR_SERVICE)?.ok_or_else(|| missing("service nest"))?;
     service_from(nla::parse_iter(nest))
 }
 
 fn service_from(
     attrs: impl IntoIterator<Item = Result<SvcAttr, DecodeError>>,
-) -> Result<Service, DecodeError> {
+) -> Result<(Service, ServiceObserved), DecodeError> {
     let (mut af, mut protocol, mut addr, mut port, mut fwmark) = (None, None, None, None, None);
     let (mut sched, mut flags, mut timeout, mut netmask, mut pe) = (None, None, None, None, None);
     let (mut stats, mut stats64) = (None, None);
@@ -192,18 +175,23 @@ fn service_from(
         },
     };
     let netmask = netmask.ok_or_else(|| missing("SVC_ATTR_NETMASK"))?;
-    Ok(Service {
+    let flags = flags.ok_or_else(|| missing("SVC_ATTR_FLAGS"))?;
+    let service = Service {
         key,
         scheduler: sched.ok_or_else(|| missing("SVC_ATTR_SCHED_NAME"))?,
-        flags: ServiceFlags(flags.ok_or_else(|| missing("SVC_ATTR_FLAGS"))?),
+        flags: ServiceFlags(flags & ServiceFlags::CONFIG),
         timeout: timeout.ok_or_else(|| missing("SVC_ATTR_TIMEOUT"))?,
         netmask: match af {
             AddressFamily::Inet => Netmask::V4(Ipv4Addr::from(netmask)),
             AddressFamily::Inet6 => Netmask::V6(u32::from_ne_bytes(netmask)),
         },
         pe_name: pe,
+    };
+    let observed = ServiceObserved {
+        flags: ServiceFlags(flags),
         stats: stats64.or(stats).unwrap_or_default(),
-    })
+    };
+    Ok((service, observed))
 }
 
 /// Everything NEW_DEST and SET_DEST need; the address family is always explicit.
@@ -239,7 +227,7 @@ fn dest_key_attr(key: &DestKey) -> CmdAttr {
 pub fn parse_dest(
     attrs: &[DestAttr],
     service_af: AddressFamily,
-) -> Result<Destination, DecodeError> {
+) -> Result<(Destination, DestObserved), DecodeError> {
     dest_from(attrs.iter().cloned().map(Ok), service_af)
 }
 
@@ -248,7 +236,7 @@ pub fn parse_dest(
 pub fn dest_from_reply(
     attrs: &[u8],
     service_af: AddressFamily,
-) -> Result<Destination, DecodeError> {
+) -> Result<(Destination, DestObserved), DecodeError> {
     let nest = nla::find(attrs, IPVS_CMD_ATTR_DEST)?.ok_or_else(|| missing("destination nest"))?;
     dest_from(nla::parse_iter(nest), service_af)
 }
@@ -256,10 +244,11 @@ pub fn dest_from_reply(
 fn dest_from(
     attrs: impl IntoIterator<Item = Result<DestAttr, DecodeError>>,
     service_af: AddressFamily,
-) -> Result<Destination, DecodeError> {
+) -> Result<(Destination, DestObserved), DecodeError> {
     let (mut addr, mut port, mut fwd, mut weight) = (None, None, None, None);
     let (mut u_thresh, mut l_thresh, mut af) = (None, None, None);
     let mut dest = Destination::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, FwdMethod::Route);
+    let mut observed = DestObserved::default();
     let (mut stats, mut stats64): (Option<Stats>, Option<Stats>) = (None, None);
     for attr in attrs {
         match attr? {
@@ -269,9 +258,9 @@ fn dest_from(
             DestAttr::Weight(v) => weight = Some(v),
             DestAttr::UThresh(v) => u_thresh = Some(v),
             DestAttr::LThresh(v) => l_thresh = Some(v),
-            DestAttr::ActiveConns(v) => dest.active_conns = v,
-            DestAttr::InactConns(v) => dest.inact_conns = v,
-            DestAttr::PersistConns(v) => dest.persist_conns = v,
+            DestAttr::ActiveConns(v) => observed.active_conns = v,
+            DestAttr::InactConns(v) => observed.inact_conns = v,
+            DestAttr::PersistConns(v) => observed.persist_conns = v,
             DestAttr::Stats(v) => stats = Some(v),
             DestAttr::AddrFamily(v) => af = Some(v),
             DestAttr::Stats64(v) => stats64 = Some(v),
@@ -294,8 +283,8 @@ fn dest_from(
     dest.weight = weight.ok_or_else(|| missing("DEST_ATTR_WEIGHT"))?;
     dest.u_threshold = u_thresh.ok_or_else(|| missing("DEST_ATTR_U_THRESH"))?;
     dest.l_threshold = l_thresh.ok_or_else(|| missing("DEST_ATTR_L_THRESH"))?;
-    dest.stats = stats64.or(stats).unwrap_or_default();
-    Ok(dest)
+    observed.stats = stats64.or(stats).unwrap_or_default();
+    Ok((dest, observed))
 }
 
 /// What NEW_DAEMON sends: the optional settings only when set, as ipvsadm does.
@@ -417,12 +406,12 @@ mod tests {
         let mut svc = Service::new(ServiceKey::tcp(v4("10.0.0.1"), 80), "rr").persistent(300);
         svc.netmask = Netmask::V4(Ipv4Addr::new(255, 255, 255, 0));
         svc.pe_name = Some("sip".into());
-        assert_eq!(parse_service(&service_attrs(&svc)).unwrap(), svc);
+        assert_eq!(parse_service(&service_attrs(&svc)).unwrap().0, svc);
 
         let svc6 = Service::new(ServiceKey::fwmark(AddressFamily::Inet6, 0x8000_0001), "wlc");
-        assert_eq!(parse_service(&service_attrs(&svc6)).unwrap(), svc6);
+        assert_eq!(parse_service(&service_attrs(&svc6)).unwrap().0, svc6);
         let sctp = Service::new(ServiceKey::sctp(v4("2001:db8::1"), 5060), "sh");
-        assert_eq!(parse_service(&service_attrs(&sctp)).unwrap(), sctp);
+        assert_eq!(parse_service(&service_attrs(&sctp)).unwrap().0, sctp);
     }
 
     #[test]
@@ -462,7 +451,9 @@ mod tests {
         dest.u_threshold = 100;
         dest.l_threshold = 10;
         assert_eq!(
-            parse_dest(&dest_attrs(&dest), AddressFamily::Inet).unwrap(),
+            parse_dest(&dest_attrs(&dest), AddressFamily::Inet)
+                .unwrap()
+                .0,
             dest
         );
     }
@@ -474,7 +465,7 @@ mod tests {
             .into_iter()
             .filter(|a| !matches!(a, DestAttr::AddrFamily(_)))
             .collect();
-        assert_eq!(parse_dest(&attrs, AddressFamily::Inet).unwrap(), dest);
+        assert_eq!(parse_dest(&attrs, AddressFamily::Inet).unwrap().0, dest);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! asked for, the first in ipvsadm's order wins; service lines know fewer formats than
 //! destination lines, so the two are chosen separately.
 
-use crate::cli::ListOptions;
+use super::ListOptions;
 
 /// The columns of the title and of destination lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

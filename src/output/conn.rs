@@ -9,10 +9,10 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ConnListError;
+use super::ListOptions;
 use super::names::{NameLookup, PortProtocol, addr_port_text};
 use super::scan::{Scanner, strtoul};
 use super::text::write_left;
-use crate::cli::ListOptions;
 use crate::nss::{parse_inet_pton4 as parse_ipv4, parse_inet_pton6 as parse_ipv6};
 
 const PROC_FILE: &str = "/proc/net/ip_vs_conn";

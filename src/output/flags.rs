@@ -1,76 +1,43 @@
 //! Texts shared by listings and `-S`: scheduler flags, forwarding methods, tunnel info.
 
-use crate::model::{Destination, FwdMethod, Service, ServiceFlags, TunnelType};
+use crate::model::{Destination, FwdMethod, Service, TunnelType, names};
 
 /// The scheduler flags as ipvsadm names them, comma-separated, or `None` when none of the
 /// three scheduler bits is set. `sh` and `mh` know two of the bits by name and silently
 /// drop the third, so e.g. an `sh` service with only bit 3 gives `Some("")`.
 pub(crate) fn sched_flag_list(svc: &Service) -> Option<String> {
-    let bits = [
-        ServiceFlags::SCHED1,
-        ServiceFlags::SCHED2,
-        ServiceFlags::SCHED3,
-    ];
+    let bits = names::SCHED_FLAG_BITS;
     if !bits.iter().any(|&bit| svc.flags.contains(bit)) {
         return None;
     }
-    let names: [Option<&str>; 3] = match svc.scheduler.as_str() {
-        "sh" => [Some("sh-fallback"), Some("sh-port"), None],
-        "mh" => [Some("mh-fallback"), Some("mh-port"), None],
-        _ => [Some("flag-1"), Some("flag-2"), Some("flag-3")],
-    };
     let listed: Vec<&str> = bits
         .iter()
-        .zip(names)
+        .zip(names::sched_flag_names(&svc.scheduler))
         .filter(|(bit, _)| svc.flags.contains(**bit))
         .filter_map(|(_, name)| name)
         .collect();
     Some(listed.join(","))
 }
 
-/// The Forward column. ipvsadm has no name for the bypass method and prints C's text for a
-/// null string.
+/// The Forward column (`(null)` for bypass, which ipvsadm cannot name).
 pub(crate) fn forward_name(fwd: FwdMethod) -> &'static str {
-    match fwd {
-        FwdMethod::Masq => "Masq",
-        FwdMethod::Local => "Local",
-        FwdMethod::Tunnel => "Tunnel",
-        FwdMethod::Route => "Route",
-        FwdMethod::Bypass => "(null)",
-    }
+    fwd.names().listed
 }
 
 /// The `-S` switch of a forwarding method (local delivery saves as routing).
 pub(crate) fn forward_switch(fwd: FwdMethod) -> &'static str {
-    match fwd {
-        FwdMethod::Masq => "-m",
-        FwdMethod::Tunnel => "-i",
-        FwdMethod::Local | FwdMethod::Route => "-g",
-        FwdMethod::Bypass => "(null)",
-    }
-}
-
-/// The checksum mode of a gue/gre tunnel, by flags value: index into the short codes of
-/// `--tun-info` and the options of `-S`.
-fn checksum_index(dest: &Destination) -> Option<usize> {
-    match dest.tun_flags.0 {
-        0 => Some(0),
-        1 => Some(1),
-        2 => Some(2),
-        // ipvsadm indexes past its tables here; there is no defined text.
-        _ => None,
-    }
+    fwd.names().switch
 }
 
 /// `-c`, `+c`, `r+c`; `?` for a combination ipvsadm cannot name.
 pub(crate) fn checksum_code(dest: &Destination) -> &'static str {
-    checksum_index(dest).map_or("?", |i| ["-c", "+c", "r+c"][i])
+    dest.tun_flags.checksum().map_or("?", |c| c.code)
 }
 
 /// `--tun-nocsum`, `--tun-csum`, `--tun-remcsum`; `None` for a combination ipvsadm cannot
 /// name (the saved rule then uses the kernel's default).
 pub(crate) fn checksum_option(dest: &Destination) -> Option<&'static str> {
-    checksum_index(dest).map(|i| ["--tun-nocsum", "--tun-csum", "--tun-remcsum"][i])
+    dest.tun_flags.checksum().map(|c| c.option)
 }
 
 /// The TunnelInfo column: `ipip`, `gue:PORT:CSUM`, `gre:CSUM`, or `n/a`.
@@ -93,7 +60,7 @@ mod tests {
 
     fn svc(sched: &str, flags: u32) -> Service {
         let mut s = Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80), sched);
-        s.flags = ServiceFlags(flags | ServiceFlags::HASHED);
+        s.flags = crate::model::ServiceFlags(flags);
         s
     }
 

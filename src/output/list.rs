@@ -2,15 +2,17 @@
 
 use std::io::{self, Write};
 
-use super::ServiceEntry;
+use super::ListOptions;
 use super::columns::{DestColumns, ServiceColumns};
 use super::flags::{forward_name, sched_flag_list, tunnel_info};
 use super::identity::ServiceIdentity;
 use super::names::{NameLookup, PortProtocol, addr_port_text};
 use super::number::large_number;
 use super::text::{cut, write_left};
-use crate::cli::ListOptions;
-use crate::model::{AddressFamily, Destination, Info, Netmask, Service, ServiceFlags, Stats};
+use crate::model::{
+    AddressFamily, Info, Netmask, Protocol, RealServer, Service, ServiceFlags, Stats,
+    VirtualService,
+};
 
 /// IPv4 service names are cut to this many bytes (`svc_name[33] = '\0'`).
 const SERVICE_NAME_MAX: usize = 33;
@@ -68,20 +70,21 @@ pub(crate) fn write_title(out: &mut dyn Write, opts: &ListOptions) -> io::Result
 
 pub(crate) fn write_service(
     out: &mut dyn Write,
-    (svc, dests): &ServiceEntry,
+    vs: &VirtualService,
     opts: &ListOptions,
     lookup: &mut dyn NameLookup,
 ) -> io::Result<()> {
+    let svc = &vs.service;
     let identity = ServiceIdentity::of(&svc.key);
     let name = service_label(&identity, opts.numeric, lookup);
     match ServiceColumns::of(opts) {
         ServiceColumns::Stats => {
             write_left(out, &name, SERVICE_NAME_MAX)?;
-            write_numbers(out, &service_counters(&svc.stats), opts.exact)?;
+            write_numbers(out, &service_counters(&vs.observed.stats), opts.exact)?;
         }
         ServiceColumns::Rate => {
             write_left(out, &name, SERVICE_NAME_MAX)?;
-            write_numbers(out, &service_rates(&svc.stats), opts.exact)?;
+            write_numbers(out, &service_rates(&vs.observed.stats), opts.exact)?;
         }
         ServiceColumns::Scheduler => {
             out.write_all(&name)?;
@@ -90,8 +93,8 @@ pub(crate) fn write_service(
     }
     out.write_all(b"\n")?;
     let protocol = PortProtocol::from_raw(identity.protocol);
-    for dest in dests {
-        write_destination(out, dest, protocol, opts, lookup)?;
+    for rs in &vs.dests {
+        write_destination(out, rs, protocol, opts, lookup)?;
     }
     Ok(())
 }
@@ -109,21 +112,15 @@ fn service_label(id: &ServiceIdentity, numeric: bool, lookup: &mut dyn NameLooku
     }
     let protocol = PortProtocol::from_raw(id.protocol);
     let addr = addr_port_text(id.addr, id.port, protocol, numeric, lookup);
-    let mut label = format!("{:<4} ", protocol_name(protocol)).into_bytes();
+    let name = Protocol::from_raw(id.protocol)
+        .names()
+        .map_or("?", |p| p.label);
+    let mut label = format!("{name:<4} ").into_bytes();
     label.extend_from_slice(&addr);
     if id.af == AddressFamily::Inet6 {
         label
     } else {
         cut(label, SERVICE_NAME_MAX)
-    }
-}
-
-fn protocol_name(protocol: Option<PortProtocol>) -> &'static str {
-    match protocol {
-        Some(PortProtocol::Tcp) => "TCP",
-        Some(PortProtocol::Udp) => "UDP",
-        Some(PortProtocol::Sctp) => "SCTP",
-        None => "?",
     }
 }
 
@@ -166,7 +163,7 @@ pub(crate) fn pe_name(svc: &Service) -> Option<&str> {
 
 fn write_destination(
     out: &mut dyn Write,
-    dest: &Destination,
+    RealServer { dest, observed }: &RealServer,
     protocol: Option<PortProtocol>,
     opts: &ListOptions,
     lookup: &mut dyn NameLookup,
@@ -177,10 +174,10 @@ fn write_destination(
     }
     out.write_all(b"  -> ")?;
     write_left(out, &name, DEST_NAME_MAX)?;
-    let stats = dest_stats(&dest.stats);
+    let stats = dest_stats(&observed.stats);
     // Signed in the Weight column, unsigned in the persistent-conn one (as ipvsadm).
     let weight = dest.weight as i32;
-    let (active, inactive) = (dest.active_conns, dest.inact_conns);
+    let (active, inactive) = (observed.active_conns, observed.inact_conns);
     match DestColumns::of(opts) {
         DestColumns::Stats => write_numbers(out, &service_counters(&stats), opts.exact)?,
         DestColumns::Rate => {
@@ -196,7 +193,7 @@ fn write_destination(
         DestColumns::PersistentConn => write!(
             out,
             " {:<9} {:<11} {active:<10} {inactive:<10}",
-            dest.weight, dest.persist_conns
+            dest.weight, observed.persist_conns
         )?,
         DestColumns::TunInfo => write!(
             out,

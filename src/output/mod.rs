@@ -9,8 +9,7 @@
 
 use std::io::{self, Write};
 
-use crate::cli::ListOptions;
-use crate::model::{Destination, Info, Service, SyncDaemon, Timeouts};
+use crate::model::{Info, SyncDaemon, Timeouts, VirtualService};
 
 mod columns;
 mod conn;
@@ -19,6 +18,7 @@ mod identity;
 mod list;
 mod names;
 mod number;
+mod options;
 mod save;
 mod scan;
 mod sort;
@@ -29,13 +29,11 @@ mod text;
 mod tests;
 
 use names::SystemLookup;
-
-/// A service with its destinations, as listed.
-pub type ServiceEntry = (Service, Vec<Destination>);
+pub use options::ListOptions;
 
 /// Sorts services and each one's destinations as ipvsadm does (glibc merge sort with
-/// ipvsadm's wrapping comparators), unless `nosort`.
-pub fn sort_table(table: &mut [ServiceEntry]) {
+/// ipvsadm's wrapping comparators).
+pub fn sort_table(table: &mut [VirtualService]) {
     sort::sort_table(table);
 }
 
@@ -52,14 +50,14 @@ pub fn write_title(out: &mut dyn Write, opts: &ListOptions) -> io::Result<()> {
 /// One service line and its destination lines (already sorted as wanted).
 pub fn write_service(
     out: &mut dyn Write,
-    entry: &ServiceEntry,
+    entry: &VirtualService,
     opts: &ListOptions,
 ) -> io::Result<()> {
     list::write_service(out, entry, opts, &mut SystemLookup)
 }
 
 /// `-S`: one `-A` line per service, then its `-a` lines (already sorted).
-pub fn write_save(out: &mut dyn Write, table: &[ServiceEntry], numeric: bool) -> io::Result<()> {
+pub fn write_save(out: &mut dyn Write, table: &[VirtualService], numeric: bool) -> io::Result<()> {
     save::write_save(out, table, numeric, &mut SystemLookup)
 }
 

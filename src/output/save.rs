@@ -2,26 +2,33 @@
 
 use std::io::{self, Write};
 
-use super::ServiceEntry;
 use super::flags::{checksum_option, forward_switch, sched_flag_list};
 use super::identity::ServiceIdentity;
 use super::list::{netmask_text, pe_name};
 use super::names::{NameLookup, PortProtocol, addr_port_text};
-use crate::model::{AddressFamily, Destination, FwdMethod, Service, ServiceFlags, TunnelType};
+use crate::model::{
+    AddressFamily, Destination, FwdMethod, Protocol, Service, ServiceFlags, TunnelType,
+    VirtualService,
+};
 
 pub(crate) fn write_save(
     out: &mut dyn Write,
-    table: &[ServiceEntry],
+    table: &[VirtualService],
     numeric: bool,
     lookup: &mut dyn NameLookup,
 ) -> io::Result<()> {
-    for (svc, dests) in table {
+    for VirtualService {
+        service: svc,
+        dests,
+        ..
+    } in table
+    {
         let identity = ServiceIdentity::of(&svc.key);
         let selector = service_selector(&identity, numeric, lookup);
         write_service_rule(out, svc, &selector)?;
         let protocol = PortProtocol::from_raw(identity.protocol);
-        for dest in dests {
-            write_dest_rule(out, dest, &selector, protocol, numeric, lookup)?;
+        for rs in dests {
+            write_dest_rule(out, &rs.dest, &selector, protocol, numeric, lookup)?;
         }
     }
     Ok(())
@@ -39,12 +46,9 @@ fn service_selector(id: &ServiceIdentity, numeric: bool, lookup: &mut dyn NameLo
         return format!("-f {}{family}", id.fwmark as i32).into_bytes();
     }
     let protocol = PortProtocol::from_raw(id.protocol);
-    let switch = match protocol {
-        Some(PortProtocol::Tcp) => "-t",
-        Some(PortProtocol::Udp) => "-u",
-        Some(PortProtocol::Sctp) => "--sctp-service",
-        None => "--xxx-service",
-    };
+    let switch = Protocol::from_raw(id.protocol)
+        .names()
+        .map_or("--xxx-service", |p| p.option);
     let mut selector = format!("{switch} ").into_bytes();
     selector.extend_from_slice(&addr_port_text(id.addr, id.port, protocol, numeric, lookup));
     selector

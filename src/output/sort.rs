@@ -9,15 +9,14 @@
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-use super::ServiceEntry;
 use super::identity::ServiceIdentity;
-use crate::model::{Destination, Service};
+use crate::model::{Destination, Service, VirtualService};
 
 /// Sorts the services, then each service's destinations.
-pub(crate) fn sort_table(table: &mut [ServiceEntry]) {
-    glibc_merge_sort(table, |a, b| compare_services(&a.0, &b.0));
-    for (_, dests) in table.iter_mut() {
-        glibc_merge_sort(dests, compare_dests);
+pub(crate) fn sort_table(table: &mut [VirtualService]) {
+    glibc_merge_sort(table, |a, b| compare_services(&a.service, &b.service));
+    for vs in table.iter_mut() {
+        glibc_merge_sort(&mut vs.dests, |a, b| compare_dests(&a.dest, &b.dest));
     }
 }
 
@@ -195,7 +194,7 @@ mod tests {
     #[test]
     fn services_by_mark_family_protocol_address_port() {
         let v4 = |s: &str| -> IpAddr { s.parse().unwrap() };
-        let mut table: Vec<ServiceEntry> = [
+        let mut table: Vec<VirtualService> = [
             ServiceKey::fwmark(AddressFamily::Inet, 5),
             ServiceKey::udp(v4("10.0.0.1"), 53),
             ServiceKey::tcp(v4("2001:db8::1"), 80),
@@ -205,10 +204,10 @@ mod tests {
             ServiceKey::fwmark(AddressFamily::Inet6, 5),
         ]
         .into_iter()
-        .map(|k| (service(k), vec![]))
+        .map(|k| VirtualService::new(service(k)))
         .collect();
         sort_table(&mut table);
-        let keys: Vec<ServiceKey> = table.iter().map(|(s, _)| s.key).collect();
+        let keys: Vec<ServiceKey> = table.iter().map(|vs| vs.service.key).collect();
         assert_eq!(
             keys,
             [

@@ -3,11 +3,10 @@
 use std::net::Ipv4Addr;
 
 use super::names::fake::FakeLookup;
-use super::{ServiceEntry, list, save};
-use crate::cli::ListOptions;
+use super::{ListOptions, list, save};
 use crate::model::{
-    AddressFamily, Destination, FwdMethod, Info, Netmask, Service, ServiceFlags, ServiceKey, Stats,
-    TunnelFlags, TunnelType,
+    AddressFamily, DestObserved, Destination, FwdMethod, Info, Netmask, RealServer, Service,
+    ServiceFlags, ServiceKey, Stats, TunnelFlags, TunnelType, VirtualService,
 };
 
 fn tcp(addr: &str, port: u16) -> ServiceKey {
@@ -18,7 +17,13 @@ fn dest(addr: &str, port: u16, fwd: FwdMethod, weight: u32) -> Destination {
     Destination::new(addr.parse().unwrap(), port, fwd).weight(weight)
 }
 
-fn listing(entries: &[ServiceEntry], opts: &ListOptions) -> String {
+fn entry(service: Service, dests: Vec<Destination>) -> VirtualService {
+    dests
+        .into_iter()
+        .fold(VirtualService::new(service), VirtualService::with_dest)
+}
+
+fn listing(entries: &[VirtualService], opts: &ListOptions) -> String {
     let mut out = Vec::new();
     list::write_title(&mut out, opts).unwrap();
     for entry in entries {
@@ -121,7 +126,7 @@ fn titles() {
 #[test]
 fn default_service_and_destination_lines() {
     let svc = Service::new(tcp("10.0.0.1", 80), "rr");
-    let entry = (svc, vec![dest("192.168.1.2", 8080, FwdMethod::Masq, 3)]);
+    let entry = entry(svc, vec![dest("192.168.1.2", 8080, FwdMethod::Masq, 3)]);
     let out = listing(&[entry], &numeric());
     let lines: Vec<&str> = out.lines().skip(2).collect();
     assert_eq!(
@@ -151,9 +156,9 @@ fn scheduler_details() {
         ServiceKey::fwmark(AddressFamily::Inet, 3_000_000_000),
         "wlc",
     );
-    let entries: Vec<ServiceEntry> = [sh, pe, fwm6, masked, pe_only, big_mark]
+    let entries: Vec<VirtualService> = [sh, pe, fwm6, masked, pe_only, big_mark]
         .into_iter()
-        .map(|s| (s, vec![]))
+        .map(|s| entry(s, vec![]))
         .collect();
     let out = listing(&entries, &numeric());
     let lines: Vec<&str> = out.lines().skip(2).collect();
@@ -177,7 +182,7 @@ fn names_and_cuts() {
         dest("192.168.100.201", 5599, FwdMethod::Route, 1),
         dest("2001:db8::1234:5678:9abc", 5599, FwdMethod::Tunnel, 1),
     ];
-    let out = listing(&[(svc, dests)], &ListOptions::default());
+    let out = listing(&[entry(svc, dests)], &ListOptions::default());
     let lines: Vec<&str> = out.lines().skip(2).collect();
     assert_eq!(
         lines,
@@ -192,8 +197,8 @@ fn names_and_cuts() {
     let fwm = Service::new(ServiceKey::fwmark(AddressFamily::Inet, 1), "wlc");
     let out = listing(
         &[
-            (v6, vec![]),
-            (fwm, vec![dest("10.0.0.1", 80, FwdMethod::Route, 1)]),
+            entry(v6, vec![]),
+            entry(fwm, vec![dest("10.0.0.1", 80, FwdMethod::Route, 1)]),
         ],
         &ListOptions::default(),
     );
@@ -210,8 +215,8 @@ fn names_and_cuts() {
 
 #[test]
 fn stats_line_example() {
-    let mut svc = Service::new(tcp("10.0.0.1", 80), "wlc");
-    svc.stats = Stats {
+    let mut svc = VirtualService::new(Service::new(tcp("10.0.0.1", 80), "wlc"));
+    svc.observed.stats = Stats {
         conns: 123456789,
         inpkts: 1234567890,
         outpkts: 12345678901,
@@ -223,7 +228,7 @@ fn stats_line_example() {
         stats: true,
         ..numeric()
     };
-    let out = listing(&[(svc, vec![])], &opts);
+    let out = listing(&[svc], &opts);
     assert_eq!(
         out.lines().nth(2).unwrap(),
         "TCP  10.0.0.1:80                   123456K    1234M   12345M     123T    1234T"
@@ -233,21 +238,26 @@ fn stats_line_example() {
 #[test]
 fn destination_counters_keep_low_32_bits() {
     let svc = Service::new(tcp("10.0.0.1", 80), "wlc");
-    let mut d = dest("10.0.0.2", 80, FwdMethod::Route, 1);
-    d.stats = Stats {
-        conns: (1 << 32) + 7,
-        outpkts: 12345678901,
-        inbytes: 123456789012345,
-        cps: (1 << 32) + 5,
-        inpps: 123456789,
-        inbps: 12345678901,
-        ..Stats::default()
+    let d = dest("10.0.0.2", 80, FwdMethod::Route, 1);
+    let observed = DestObserved {
+        stats: Stats {
+            conns: (1 << 32) + 7,
+            outpkts: 12345678901,
+            inbytes: 123456789012345,
+            cps: (1 << 32) + 5,
+            inpps: 123456789,
+            inbps: 12345678901,
+            ..Stats::default()
+        },
+        ..DestObserved::default()
     };
+    let mut vs = VirtualService::new(svc);
+    vs.dests.push(RealServer { dest: d, observed });
     let stats = ListOptions {
         stats: true,
         ..numeric()
     };
-    let out = listing(&[(svc.clone(), vec![d.clone()])], &stats);
+    let out = listing(std::slice::from_ref(&vs), &stats);
     assert_eq!(
         out.lines().nth(3).unwrap(),
         "  -> 10.0.0.2:80                         7        0    3755M     123T        0"
@@ -257,7 +267,7 @@ fn destination_counters_keep_low_32_bits() {
         rate: true,
         ..numeric()
     };
-    let out = listing(&[(svc.clone(), vec![d.clone()])], &rate);
+    let out = listing(std::slice::from_ref(&vs), &rate);
     assert_eq!(
         out.lines().nth(3).unwrap(),
         "  -> 10.0.0.2:80                         5 123456789        0    3755M        0"
@@ -266,7 +276,7 @@ fn destination_counters_keep_low_32_bits() {
         exact: true,
         ..rate
     };
-    let out = listing(&[(svc, vec![d])], &exact);
+    let out = listing(&[vs], &exact);
     assert_eq!(
         out.lines().nth(3).unwrap(),
         "  -> 10.0.0.2:80                         5 123456789        0 3755744309        0"
@@ -279,14 +289,19 @@ fn other_destination_formats() {
     let mut d = dest("10.0.0.2", 80, FwdMethod::Tunnel, u32::MAX);
     d.u_threshold = 10;
     d.l_threshold = 5;
-    d.active_conns = 1;
-    d.inact_conns = 2;
-    d.persist_conns = 3;
     d.tun_type = TunnelType::Gue;
     d.tun_port = 6080;
     d.tun_flags = TunnelFlags(1);
+    let observed = DestObserved {
+        active_conns: 1,
+        inact_conns: 2,
+        persist_conns: 3,
+        ..DestObserved::default()
+    };
+    let mut vs = VirtualService::new(svc.clone());
+    vs.dests.push(RealServer { dest: d, observed });
     let line = |opts: ListOptions| {
-        let out = listing(&[(svc.clone(), vec![d.clone()])], &opts);
+        let out = listing(std::slice::from_ref(&vs), &opts);
         out.lines().nth(3).unwrap().to_string()
     };
     let n = numeric;
@@ -317,7 +332,7 @@ fn other_destination_formats() {
     );
     // thresholds/persistent-conn/tun-info services look like default ones.
     let out = listing(
-        &[(svc.clone(), vec![])],
+        &[entry(svc.clone(), vec![])],
         &ListOptions {
             tun_info: true,
             ..n()
@@ -326,7 +341,7 @@ fn other_destination_formats() {
     assert_eq!(out.lines().nth(2).unwrap(), "TCP  10.0.0.1:80 wlc");
 }
 
-fn save_text(table: &[ServiceEntry], numeric: bool) -> String {
+fn save_text(table: &[VirtualService], numeric: bool) -> String {
     let mut out = Vec::new();
     save::write_save(&mut out, table, numeric, &mut FakeLookup::typical()).unwrap();
     String::from_utf8(out).unwrap()
@@ -340,13 +355,13 @@ fn save_example() {
     gue.tun_type = TunnelType::Gue;
     gue.tun_port = 6080;
     let mut sh = Service::new(ServiceKey::fwmark(AddressFamily::Inet6, 42), "sh");
-    sh.flags.0 |= ServiceFlags::ONEPACKET | ServiceFlags::SCHED2 | ServiceFlags::HASHED;
+    sh.flags.0 |= ServiceFlags::ONEPACKET | ServiceFlags::SCHED2;
     let table = vec![
-        (
+        entry(
             wrr,
             vec![dest("192.168.1.2", 8080, FwdMethod::Masq, 7), gue],
         ),
-        (sh, vec![]),
+        entry(sh, vec![]),
     ];
     assert_eq!(
         save_text(&table, true),
@@ -375,10 +390,10 @@ fn save_details() {
     sh3.flags.0 |= ServiceFlags::SCHED3;
     let sctp = Service::new(ServiceKey::sctp("10.0.0.1".parse().unwrap(), 80), "rr");
     let table = vec![
-        (pe, vec![dest("10.0.0.1", 53, FwdMethod::Local, 0)]),
-        (v6, vec![ipip, gre]),
-        (sh3, vec![dest("10.0.0.1", 80, FwdMethod::Route, 1)]),
-        (sctp, vec![]),
+        entry(pe, vec![dest("10.0.0.1", 53, FwdMethod::Local, 0)]),
+        entry(v6, vec![ipip, gre]),
+        entry(sh3, vec![dest("10.0.0.1", 80, FwdMethod::Route, 1)]),
+        entry(sctp, vec![]),
     ];
     assert_eq!(
         save_text(&table, false),

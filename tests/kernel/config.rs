@@ -93,7 +93,7 @@ fn zero_accepts_one_service_or_all_and_refuses_a_missing_one() {
             .unwrap();
         ipvs.apply(&Request::Zero(Some(key))).unwrap();
         ipvs.apply(&Request::Zero(None)).unwrap();
-        assert_eq!(ipvs.service(&key).unwrap().stats.conns, 0);
+        assert_eq!(ipvs.listed_service(&key).unwrap().observed.stats.conns, 0);
         let missing = ServiceKey::tcp(ip("10.0.0.2"), 80);
         let err = ipvs.apply(&Request::Zero(Some(missing))).unwrap_err();
         assert_eq!(err.errno(), Some(Errno::ESRCH));

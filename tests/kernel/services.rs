@@ -22,12 +22,6 @@ fn every_kind_of_service() -> Vec<Service> {
     ]
 }
 
-/// What the kernel reports for a service we added: the same, plus HASHED.
-fn as_listed(mut svc: Service) -> Service {
-    svc.flags.0 |= ServiceFlags::HASHED;
-    svc
-}
-
 fn sorted(mut services: Vec<Service>) -> Vec<Service> {
     services.sort_by_key(|s| format!("{:?}", s.key));
     services
@@ -42,10 +36,14 @@ fn services_of_every_kind_are_added_and_listed_back() {
             ipvs.apply(&Request::AddService(svc.clone())).unwrap();
         }
         let listed = ipvs.services().unwrap();
-        let expected: Vec<_> = services.iter().cloned().map(as_listed).collect();
+        let expected = services.clone();
         assert_eq!(sorted(listed), sorted(expected));
         for svc in &services {
-            assert_eq!(ipvs.service(&svc.key).unwrap(), as_listed(svc.clone()));
+            assert_eq!(ipvs.service(&svc.key).unwrap(), *svc);
+            // HASHED is the kernel's own flag: observed, never configuration.
+            let listed = ipvs.listed_service(&svc.key).unwrap();
+            assert!(listed.observed.flags.contains(ServiceFlags::HASHED));
+            assert!(!listed.service.flags.contains(ServiceFlags::HASHED));
         }
 
         let proc = proc_net_ip_vs();
@@ -74,12 +72,12 @@ fn persistence_netmask_engine_and_flags_are_stored() {
         svc.pe_name = Some("sip".into());
         svc.flags.0 |= ServiceFlags::ONEPACKET | ServiceFlags::SCHED_SH_PORT;
         ipvs.apply(&Request::AddService(svc.clone())).unwrap();
-        assert_eq!(ipvs.service(&svc.key).unwrap(), as_listed(svc.clone()));
+        assert_eq!(ipvs.service(&svc.key).unwrap(), svc.clone());
 
         let mut v6 = Service::new(ServiceKey::tcp(ip("2001:db8::2"), 0), "wlc").persistent(60);
         v6.netmask = Netmask::V6(64);
         ipvs.apply(&Request::AddService(v6.clone())).unwrap();
-        assert_eq!(ipvs.service(&v6.key).unwrap(), as_listed(v6));
+        assert_eq!(ipvs.service(&v6.key).unwrap(), v6);
 
         // /proc shows the persistence timeout in jiffies (HZ=250 on Debian) and the mask.
         let proc = proc_net_ip_vs();
@@ -107,7 +105,7 @@ fn edit_replaces_the_service_settings() {
         let edited = Service::new(key, "wrr");
         ipvs.apply(&Request::EditService(edited.clone())).unwrap();
         let listed = ipvs.service(&key).unwrap();
-        assert_eq!(listed, as_listed(edited));
+        assert_eq!(listed, edited);
         assert_eq!(listed.pe_name, None, "SET_SERVICE is a full replacement");
         assert!(proc_net_ip_vs().contains("TCP  0A000003:0050 wrr"));
     });

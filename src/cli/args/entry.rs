@@ -551,11 +551,10 @@ impl Entry {
 
 /// `--start-daemon`/`--stop-daemon`'s value, with their two (differently typo'd) messages.
 fn daemon_state(cmd: Cmd, v: &[u8]) -> Result<DaemonState, Fail> {
-    match v {
-        b"master" => Ok(DaemonState::Master),
-        b"backup" => Ok(DaemonState::Backup),
-        _ if cmd == Cmd::StartDaemon => Err("illegal start-daemon parameter specified".into()),
-        _ => Err("illegal start_daemon specified".into()),
+    match DaemonState::from_word(v) {
+        Some(state) => Ok(state),
+        None if cmd == Cmd::StartDaemon => Err("illegal start-daemon parameter specified".into()),
+        None => Err("illegal start_daemon specified".into()),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::model::{ServiceFlags, TunnelType};
+use crate::model::{TunnelType, names};
 use crate::nss;
 
 /// `isspace` in the C locale.
@@ -174,17 +174,6 @@ pub fn ipv6_netmask(text: &[u8]) -> Option<u32> {
     (1..=128).contains(&prefix).then_some(prefix)
 }
 
-/// The scheduler flags ipvsadm knows: name, bit, the scheduler it requires.
-const SCHED_FLAGS: &[(&str, u32, Option<&str>)] = &[
-    ("flag-1", ServiceFlags::SCHED1, None),
-    ("flag-2", ServiceFlags::SCHED2, None),
-    ("flag-3", ServiceFlags::SCHED3, None),
-    ("sh-fallback", ServiceFlags::SCHED_SH_FALLBACK, Some("sh")),
-    ("sh-port", ServiceFlags::SCHED_SH_PORT, Some("sh")),
-    ("mh-fallback", ServiceFlags::SCHED_MH_FALLBACK, Some("mh")),
-    ("mh-port", ServiceFlags::SCHED_MH_PORT, Some("mh")),
-];
-
 /// Why a `-b` list was refused, naming the offending item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchedFlagError {
@@ -203,37 +192,27 @@ pub fn sched_flags(scheduler: &[u8], list: &[u8]) -> Result<u32, SchedFlagError>
     std::iter::once(first)
         .chain(items)
         .try_fold(0, |flags, item| {
-            let (_, bit, required) = SCHED_FLAGS
+            let flag = names::SCHED_FLAGS
                 .iter()
-                .find(|(name, _, _)| name.as_bytes() == item)
+                .find(|flag| flag.name.as_bytes() == item)
                 .ok_or_else(|| SchedFlagError::Invalid(item.to_vec()))?;
-            match required {
+            match flag.scheduler {
                 Some(sched) if sched.as_bytes() != scheduler => {
                     Err(SchedFlagError::Incompatible(item.to_vec()))
                 }
-                _ => Ok(flags | bit),
+                _ => Ok(flags | flag.bit),
             }
         })
 }
 
 /// `--tun-type`.
 pub fn tunnel_type(text: &[u8]) -> Option<TunnelType> {
-    match text {
-        b"ipip" => Some(TunnelType::Ipip),
-        b"gue" => Some(TunnelType::Gue),
-        b"gre" => Some(TunnelType::Gre),
-        _ => None,
-    }
+    TunnelType::from_word(text)
 }
 
 /// The name ipvsadm gives a tunnel type in its messages.
 pub fn tunnel_name(tun_type: TunnelType) -> &'static str {
-    match tun_type {
-        TunnelType::Ipip => "ipip",
-        TunnelType::Gue => "gue",
-        TunnelType::Gre => "gre",
-        TunnelType::Other(_) => "?",
-    }
+    tun_type.word().unwrap_or("?")
 }
 
 /// Which family `--mcast-group` was meant for, by the presence of a colon.

@@ -1,0 +1,22 @@
+//! What a listing shows: the options of `-L`, shared by the listing formats.
+
+use crate::model::ServiceKey;
+
+/// The options of a listing (`-L`). Which listing runs: `connection` first, else `service`,
+/// else `timeout`, else `daemon`, else the whole table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// `-t/-u/--sctp-service/-f`: list this service only.
+    pub service: Option<ServiceKey>,
+    pub numeric: bool,
+    pub connection: bool,
+    pub timeout: bool,
+    pub daemon: bool,
+    pub stats: bool,
+    pub rate: bool,
+    pub thresholds: bool,
+    pub persistent_conn: bool,
+    pub tun_info: bool,
+    pub exact: bool,
+    pub nosort: bool,
+}
