@@ -91,7 +91,7 @@ impl Ipvs {
         Ok(State {
             services: self.table()?,
             timeouts: Some(self.timeouts()?),
-            daemons: self.daemons()?,
+            daemons: Some(self.daemons()?),
             info: Some(self.info()?),
         })
     }

@@ -7,10 +7,12 @@
 pub mod cli;
 pub mod error;
 pub mod ipvs;
+pub mod json;
 pub mod model;
 pub mod netlink;
 pub mod nss;
 pub mod output;
+pub mod procfs;
 
 pub use error::{Error, Result};
 pub use ipvs::Ipvs;

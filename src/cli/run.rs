@@ -13,8 +13,8 @@ use super::usage::{usage, version_line};
 use super::{Command, ListOptions, RestoreMode};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
-use crate::model::{Info, Request, ServiceKey, VirtualService};
-use crate::output;
+use crate::model::{Info, Request, ServiceKey, State, VirtualService};
+use crate::{json, output, procfs};
 use nix::errno::Errno;
 
 /// Exit status of a failed kernel change (ipvsadm's `return -1` from main).
@@ -215,7 +215,9 @@ impl Session {
 
     fn list(&mut self, opts: &ListOptions) -> i32 {
         let mut out = io::BufWriter::new(io::stdout().lock());
-        let status = if opts.connection {
+        let status = if opts.json {
+            self.list_json(&mut out, opts)
+        } else if opts.connection {
             self.list_connections(&mut out, opts)
         } else if let Some(key) = opts.service {
             self.list_one_service(&mut out, &key, opts)
@@ -228,6 +230,45 @@ impl Session {
         };
         let _ = out.flush();
         status
+    }
+
+    /// `-L --json` (rsipvsadm's own): the whole state, one service, or the connections.
+    fn list_json(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {
+        let document = if opts.connection {
+            match procfs::read_connections() {
+                Ok(connections) => json::connections_document(&connections),
+                Err(e) => {
+                    errln!("cannot read /proc/net/ip_vs_conn: {e}");
+                    return EXIT_LIST;
+                }
+            }
+        } else if let Some(key) = opts.service {
+            self.last_op = Operation::GetService;
+            match self.ipvs.virtual_service(&key) {
+                Ok(vs) => json::state_document(&State {
+                    services: vec![vs],
+                    ..State::default()
+                }),
+                Err(error) => return self.list_failure(out, &error),
+            }
+        } else {
+            self.last_op = Operation::GetDests;
+            let state = self.ipvs.state().map(|mut state| {
+                if !opts.nosort {
+                    // Services as listings sort them; destinations stay in the kernel's
+                    // order, the one sh, dh and mh hash over (and apply reproduces).
+                    output::sort_services(&mut state.services);
+                }
+                state
+            });
+            match state {
+                Ok(state) => json::state_document(&state),
+                Err(error) => return self.list_failure(out, &error),
+            }
+        };
+        // A failed write is ignored, as for every listing (see cli::console).
+        let _ = out.write_all(document.as_bytes());
+        0
     }
 
     fn list_connections(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {

@@ -175,6 +175,7 @@ fn doc(opt: Opt) -> Doc {
         Opt::TunRemcsum => flag("tunnel encapsulation with remote checksum"),
         Opt::RestoreTest => flag("with -R: check every rule, change nothing"),
         Opt::RestoreStrict => flag("with -R: apply nothing unless every rule is valid"),
+        Opt::Json => flag("with -L: the state as one JSON document"),
     }
 }
 

@@ -3,6 +3,7 @@
 //! kernel observes), the state document that holds them all, the change vocabulary and
 //! the names of things. Plain data, no netlink in here.
 
+mod connection;
 mod daemon;
 mod dest;
 mod info;
@@ -14,6 +15,7 @@ mod state;
 mod stats;
 mod timeouts;
 
+pub use connection::Connection;
 pub use daemon::{DaemonState, SyncDaemon};
 pub use dest::{DestKey, Destination, FwdMethod, TunnelFlags, TunnelType};
 pub use info::Info;

@@ -52,11 +52,11 @@ impl RealServer {
     }
 }
 
-/// Everything IPVS holds in a namespace. Parts not read are `None` or empty.
+/// Everything IPVS holds in a namespace. Parts not read are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
     pub services: Vec<VirtualService>,
     pub timeouts: Option<Timeouts>,
-    pub daemons: Vec<SyncDaemon>,
+    pub daemons: Option<Vec<SyncDaemon>>,
     pub info: Option<Info>,
 }

@@ -37,6 +37,11 @@ pub fn sort_table(table: &mut [VirtualService]) {
     sort::sort_table(table);
 }
 
+/// Sorts the services as ipvsadm does, leaving each one's destinations in their order.
+pub fn sort_services(table: &mut [VirtualService]) {
+    sort::sort_services(table);
+}
+
 /// `IP Virtual Server version 1.2.1 (size=4096)`.
 pub fn write_version_line(out: &mut dyn Write, info: &Info) -> io::Result<()> {
     list::write_version_line(out, info)

@@ -19,4 +19,6 @@ pub struct ListOptions {
     pub tun_info: bool,
     pub exact: bool,
     pub nosort: bool,
+    /// `--json` (rsipvsadm's own): the state as a JSON document.
+    pub json: bool,
 }

@@ -14,10 +14,15 @@ use crate::model::{Destination, Service, VirtualService};
 
 /// Sorts the services, then each service's destinations.
 pub(crate) fn sort_table(table: &mut [VirtualService]) {
-    glibc_merge_sort(table, |a, b| compare_services(&a.service, &b.service));
+    sort_services(table);
     for vs in table.iter_mut() {
         glibc_merge_sort(&mut vs.dests, |a, b| compare_dests(&a.dest, &b.dest));
     }
+}
+
+/// Sorts the services only.
+pub(crate) fn sort_services(table: &mut [VirtualService]) {
+    glibc_merge_sort(table, |a, b| compare_services(&a.service, &b.service));
 }
 
 /// libipvs' `ipvs_cmp_services`: fwmark, family, protocol, address, port.

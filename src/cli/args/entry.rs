@@ -253,6 +253,7 @@ impl Entry {
             Opt::NoSort => (Bit::NoSort, &mut list.nosort),
             Opt::Exact => (Bit::Exact, &mut list.exact),
             Opt::TunInfo => (Bit::TunInfo, &mut list.tun_info),
+            Opt::Json => (Bit::Json, &mut list.json),
             _ => return Ok(false),
         };
         self.options.set(bit)?;
@@ -443,6 +444,24 @@ impl Entry {
         let info = opts.any(&[Bit::Timeout, Bit::Daemon]);
         if (special && formats) || (info && opts.has(Bit::PersistentConn)) {
             return Err("options conflicts in the list command".into());
+        }
+        let columns = [
+            Bit::Stats,
+            Bit::Rate,
+            Bit::Exact,
+            Bit::Thresholds,
+            Bit::PersistentConn,
+            Bit::TunInfo,
+            Bit::Timeout,
+            Bit::Daemon,
+        ];
+        if opts.has(Bit::Json) && opts.any(&columns) {
+            return Err(
+                "--json lists every field already: leave out --stats, --rate, \
+                 --exact, --thresholds, --persistent-conn, --tun-info, --timeout and --daemon \
+                 (the whole-table document has the timeouts and daemons)"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -67,9 +67,10 @@ pub enum Opt {
     TunNocsum,
     TunCsum,
     TunRemcsum,
-    // rsipvsadm's own, for -R only.
+    // rsipvsadm's own: --test and --strict for -R, --json for -L.
     RestoreTest,
     RestoreStrict,
+    Json,
 }
 
 const fn spec(long: &'static str, short: u8, arg: ArgKind, id: Opt) -> OptSpec<Opt> {
@@ -145,6 +146,7 @@ pub const OPTIONS: &[OptSpec<Opt>] = &[
     spec("tun-remcsum", 0, Flag, Opt::TunRemcsum),
     spec("test", 0, Flag, Opt::RestoreTest),
     spec("strict", 0, Flag, Opt::RestoreStrict),
+    spec("json", 0, Flag, Opt::Json),
 ];
 
 /// The commands, in ipvsadm's order (the matrix rows).
@@ -212,18 +214,18 @@ impl Cmd {
     /// `x` illegal, `1` at most one of these, `.` optional.
     fn matrix_row(self) -> &'static [u8; OPT_BITS] {
         match self {
-            Cmd::Add | Cmd::Edit => b"xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxxx",
-            Cmd::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::List => b".11xxxxxxxxx11.......xxxxxxx.xxxxxxx",
-            Cmd::AddDest | Cmd::EditDest => b"xx+xxx+....xxxxxxxxxxxxxxxxxx.....xx",
-            Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::StartDaemon => b"xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxx",
-            Cmd::StopDaemon => b"xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxx",
-            Cmd::Save => b".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Zero => b"xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Cmd::Flush | Cmd::SetTimeout => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Add | Cmd::Edit => b"xx+...xxxxxxxxxxxxxxx...xxxxxxxxxxxxx",
+            Cmd::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::List => b".11xxxxxxxxx11.......xxxxxxx.xxxxxxx.",
+            Cmd::AddDest | Cmd::EditDest => b"xx+xxx+....xxxxxxxxxxxxxxxxxx.....xxx",
+            Cmd::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::StartDaemon => b"xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxxxxx",
+            Cmd::StopDaemon => b"xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxx",
+            Cmd::Save => b".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Zero => b"xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Cmd::Flush | Cmd::SetTimeout => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             // --test and --strict exclude each other.
-            Cmd::Restore => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx11",
+            Cmd::Restore => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx11x",
         }
     }
 }
@@ -268,10 +270,11 @@ pub enum Bit {
     TunRemcsum,
     RestoreTest,
     RestoreStrict,
+    Json,
 }
 
 /// ipvsadm's 34 option bits, then rsipvsadm's own.
-pub const OPT_BITS: usize = 36;
+pub const OPT_BITS: usize = 37;
 
 /// `optname`s, indexed by bit.
 const OPT_NAMES: [&str; OPT_BITS] = [
@@ -311,6 +314,7 @@ const OPT_NAMES: [&str; OPT_BITS] = [
     "tun-remcsum",
     "test",
     "strict",
+    "json",
 ];
 
 impl Bit {
