@@ -848,16 +848,6 @@ fn dest_in(
             );
         }
     }
-    if dest.l_threshold > dest.u_threshold {
-        fail(
-            "l_threshold",
-            format!(
-                "lower threshold {} is above the upper one {}",
-                dest.l_threshold, dest.u_threshold
-            ),
-            "the kernel refuses that: make l_threshold at most u_threshold",
-        );
-    }
     let mut d = Destination::new(addr?, port, fwd).weight(weight);
     d.u_threshold = dest.u_threshold;
     d.l_threshold = dest.l_threshold;
@@ -1079,7 +1069,6 @@ mod tests {
                 "services[2].destinations[2].tunnel: tunnel settings without tunnel forwarding",
                 "services[2].destinations[3].tunnel.port: a gue tunnel needs a port",
                 "services[2].destinations[4].weight: 3000000000 is too large",
-                "services[2].destinations[4].l_threshold: lower threshold 2 is above the upper one 0",
             ]
         );
     }

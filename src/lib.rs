@@ -12,6 +12,7 @@ pub mod model;
 pub mod netlink;
 pub mod nss;
 pub mod output;
+pub mod plan;
 pub mod procfs;
 
 pub use error::{Error, Result};

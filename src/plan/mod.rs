@@ -1,0 +1,367 @@
+//! Planning `apply`: a pure function from the desired services, the live ones and the
+//! scope to the smallest ordered list of changes that makes the live table equal the
+//! desired one. No kernel in here; `cli::verbs` reads the table, runs the plan, verifies.
+//!
+//! Order, so that nothing wanted is ever missing: new services; then, service by service,
+//! destinations added, moved and edited; then services edited; then (after draining, if
+//! asked) destinations and services no longer wanted deleted. A change of a key field
+//! (protocol, address, port, fwmark, family) is a delete and an add; anything else an edit.
+//! What did not change is not touched.
+//!
+//! Destination order: the kernel keeps a service's destinations in a list (newest first)
+//! that the `sh`, `dh` and `mh` schedulers hash over, so two directors must hold them in
+//! the same order to send a client to the same server. For those schedulers the plan
+//! leaves the list in the desired order exactly: it keeps the longest tail of the desired
+//! list that is already in order, and deletes and re-adds (in front) only the
+//! destinations before it. For other schedulers the order does not pick servers, so
+//! existing destinations stay where they are and new ones are added in front, in the
+//! desired order. A new service gets its destinations in the desired order.
+
+pub mod scope;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::model::names::ORDER_HASHING_SCHEDULERS;
+use crate::model::{
+    DestKey, Destination, FwdMethod, Request, Service, ServiceKey, VirtualService,
+};
+pub use scope::{Scope, ScopeError, ScopeItem};
+
+/// A desired service with where it and each of its destinations were written (`line 3`,
+/// `services[0].destinations[1]`), for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredService {
+    pub vs: VirtualService,
+    pub origin: String,
+    /// One per destination of `vs`, in order.
+    pub dest_origins: Vec<String>,
+}
+
+/// When a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    AddServices,
+    Destinations,
+    EditServices,
+    /// Weight 0 for destinations about to be deleted (`--drain`).
+    Drain,
+    Deletes,
+}
+
+/// One change and where it comes from: the desired entry (its origin) or the live one
+/// it removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub phase: Phase,
+    pub request: Request,
+    pub origin: String,
+}
+
+/// The changes, in the order they must run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The steps before the deletes, and the deletes.
+    pub fn split_deletes(&self) -> (&[Step], &[Step]) {
+        let at = self
+            .steps
+            .iter()
+            .position(|s| s.phase == Phase::Deletes)
+            .unwrap_or(self.steps.len());
+        self.steps.split_at(at)
+    }
+
+    /// The destinations the drain phase sets to weight 0, with their service.
+    pub fn draining(&self) -> Vec<(ServiceKey, DestKey)> {
+        self.steps
+            .iter()
+            .filter(|s| s.phase == Phase::Drain)
+            .filter_map(|s| match &s.request {
+                Request::EditDest(key, dest) => Some((*key, dest.key())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Why the desired state cannot be planned: where, what, what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub at: String,
+    pub what: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} ({})", self.at, self.what, self.fix)
+    }
+}
+
+/// A service key as messages name it: `tcp 10.0.0.1:80`, `fwmark 42 (ipv6)`.
+pub fn describe(key: &ServiceKey) -> String {
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            let name = protocol
+                .names()
+                .map_or_else(|| format!("protocol {}", protocol.to_raw()), |p| p.word.to_string());
+            match addr {
+                std::net::IpAddr::V4(v4) => format!("{name} {v4}:{port}"),
+                std::net::IpAddr::V6(v6) => format!("{name} [{v6}]:{port}"),
+            }
+        }
+        ServiceKey::Fwmark { af, mark } => match af {
+            crate::model::AddressFamily::Inet => format!("fwmark {mark}"),
+            crate::model::AddressFamily::Inet6 => format!("fwmark {mark} (ipv6)"),
+        },
+    }
+}
+
+fn describe_dest(key: &ServiceKey, dest: &DestKey) -> String {
+    let addr = match dest.addr {
+        std::net::IpAddr::V4(v4) => format!("{v4}:{}", dest.port),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{}", dest.port),
+    };
+    format!("{} real server {addr}", describe(key))
+}
+
+/// What the desired state says that no table can hold: two services or destinations with
+/// the same key, a lower threshold above the upper one, a service outside the scope.
+pub fn check(desired: &[DesiredService], scope: &Scope) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut services: HashMap<ServiceKey, &str> = HashMap::new();
+    for d in desired {
+        let key = d.vs.service.key;
+        if let Some(first) = services.insert(key, &d.origin) {
+            problems.push(Problem {
+                at: d.origin.clone(),
+                what: format!("{} is already defined at {first}", describe(&key)),
+                fix: "define each service once, with all its real servers".into(),
+            });
+        }
+        if !scope.contains(&key) {
+            problems.push(Problem {
+                at: d.origin.clone(),
+                what: format!("{} is outside --scope {scope}", describe(&key)),
+                fix: "widen --scope or leave the service out of FILE".into(),
+            });
+        }
+        let mut dests: HashMap<DestKey, &str> = HashMap::new();
+        for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins) {
+            let dk = rs.dest.key();
+            if let Some(first) = dests.insert(dk, origin) {
+                problems.push(Problem {
+                    at: origin.clone(),
+                    what: format!("{} is already defined at {first}", describe_dest(&key, &dk)),
+                    fix: "define each real server of a service once".into(),
+                });
+            }
+            if rs.dest.l_threshold > rs.dest.u_threshold {
+                problems.push(Problem {
+                    at: origin.clone(),
+                    what: format!(
+                        "lower threshold {} is above the upper one {}",
+                        rs.dest.l_threshold, rs.dest.u_threshold
+                    ),
+                    fix: "the kernel refuses that: make -y at most -x".into(),
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// The live services `apply` may touch: those in scope.
+pub fn in_scope<'a>(current: &'a [VirtualService], scope: &Scope) -> Vec<&'a VirtualService> {
+    current
+        .iter()
+        .filter(|vs| scope.contains(&vs.service.key))
+        .collect()
+}
+
+/// Whether a live destination already is what is desired. The kernel lists a destination
+/// whose address is local to the director as "local" whatever it was given, so a live
+/// local one matches any desired method.
+fn same_dest(desired: &Destination, live: &Destination) -> bool {
+    desired == live
+        || (live.fwd == FwdMethod::Local
+            && Destination {
+                fwd: FwdMethod::Local,
+                ..desired.clone()
+            } == *live)
+}
+
+/// The smallest plan taking the live services in `scope` to `desired` (checked with
+/// [`check`] first). With `drain`, destinations going away are first set to weight 0.
+pub fn plan(desired: &[DesiredService], current: &[VirtualService], scope: &Scope, drain: bool) -> Plan {
+    let live: HashMap<ServiceKey, &VirtualService> = in_scope(current, scope)
+        .into_iter()
+        .map(|vs| (vs.service.key, vs))
+        .collect();
+    let mut steps = Vec::new();
+    let step = |phase, request, origin: &str| Step {
+        phase,
+        request,
+        origin: origin.to_string(),
+    };
+    for d in desired {
+        let svc = &d.vs.service;
+        let key = svc.key;
+        match live.get(&key) {
+            None => {
+                steps.push(step(Phase::AddServices, Request::AddService(svc.clone()), &d.origin));
+                // Each add goes in front: the last desired first.
+                for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins).rev() {
+                    steps.push(step(
+                        Phase::Destinations,
+                        Request::AddDest(key, rs.dest.clone()),
+                        origin,
+                    ));
+                }
+            }
+            Some(cur) => {
+                plan_dests(d, cur, drain, &mut steps);
+                if cur.service != *svc {
+                    steps.push(step(Phase::EditServices, Request::EditService(svc.clone()), &d.origin));
+                }
+            }
+        }
+    }
+    let wanted: HashSet<ServiceKey> = desired.iter().map(|d| d.vs.service.key).collect();
+    let mut gone: Vec<&VirtualService> = live
+        .values()
+        .filter(|vs| !wanted.contains(&vs.service.key))
+        .copied()
+        .collect();
+    // In the kernel's order, for a plan that is the same every time.
+    let position: HashMap<ServiceKey, usize> = current
+        .iter()
+        .enumerate()
+        .map(|(i, vs)| (vs.service.key, i))
+        .collect();
+    gone.sort_by_key(|vs| position[&vs.service.key]);
+    for vs in gone {
+        let origin = format!("live {}", describe(&vs.service.key));
+        if drain {
+            for rs in &vs.dests {
+                steps.push(step(Phase::Drain, drain_request(vs.service.key, &rs.dest), &origin));
+            }
+        }
+        steps.push(step(Phase::Deletes, Request::DelService(vs.service.key), &origin));
+    }
+    // Stable: within a phase, the order above (desired order, then live order).
+    steps.sort_by_key(|s| s.phase);
+    Plan { steps }
+}
+
+fn drain_request(key: ServiceKey, dest: &Destination) -> Request {
+    Request::EditDest(
+        key,
+        Destination {
+            weight: 0,
+            ..dest.clone()
+        },
+    )
+}
+
+/// The destination steps of a service that exists: adds, moves and edits, then the
+/// deletes of those no longer wanted.
+fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut Vec<Step>) {
+    let key = d.vs.service.key;
+    let live: HashMap<DestKey, (usize, &Destination)> = cur
+        .dests
+        .iter()
+        .enumerate()
+        .map(|(i, rs)| (rs.dest.key(), (i, &rs.dest)))
+        .collect();
+    let desired: Vec<(&Destination, &String)> = d
+        .vs
+        .dests
+        .iter()
+        .map(|rs| &rs.dest)
+        .zip(&d.dest_origins)
+        .collect();
+    let push = |steps: &mut Vec<Step>, phase, request, origin: &str| {
+        steps.push(Step {
+            phase,
+            request,
+            origin: origin.to_string(),
+        })
+    };
+    // The desired destinations from `keep` on stay where they are.
+    let keep = if ORDER_HASHING_SCHEDULERS.contains(&d.vs.service.scheduler.as_str()) {
+        ordered_tail(&desired, &live)
+    } else {
+        0
+    };
+    // Front part: added (or deleted and added again, to move), last first.
+    for &(dest, origin) in desired[..keep].iter().rev() {
+        if live.contains_key(&dest.key()) {
+            push(steps, Phase::Destinations, Request::DelDest(key, dest.key()), origin);
+        }
+        push(steps, Phase::Destinations, Request::AddDest(key, dest.clone()), origin);
+    }
+    let mut new = Vec::new();
+    for &(dest, origin) in &desired[keep..] {
+        match live.get(&dest.key()) {
+            None => new.push((dest, origin)),
+            Some((_, now)) if !same_dest(dest, now) => push(
+                steps,
+                Phase::Destinations,
+                Request::EditDest(key, dest.clone()),
+                origin,
+            ),
+            Some(_) => {}
+        }
+    }
+    for (dest, origin) in new.into_iter().rev() {
+        push(steps, Phase::Destinations, Request::AddDest(key, dest.clone()), origin);
+    }
+    let wanted: HashSet<DestKey> = desired.iter().map(|(dest, _)| dest.key()).collect();
+    for rs in &cur.dests {
+        if wanted.contains(&rs.dest.key()) {
+            continue;
+        }
+        let origin = format!("live {}", describe_dest(&key, &rs.dest.key()));
+        if drain {
+            push(steps, Phase::Drain, drain_request(key, &rs.dest), &origin);
+        }
+        push(steps, Phase::Deletes, Request::DelDest(key, rs.dest.key()), &origin);
+    }
+}
+
+/// Where the longest tail of `desired` starts whose destinations all exist and are
+/// already in that relative order in the live list: with only those kept in place, adds
+/// in front give exactly the desired order. (Every other live destination is moved or
+/// deleted, so only the kept ones' relative order matters.)
+fn ordered_tail(
+    desired: &[(&Destination, &String)],
+    live: &HashMap<DestKey, (usize, &Destination)>,
+) -> usize {
+    let mut start = desired.len();
+    let mut next_position = usize::MAX;
+    while start > 0 {
+        match live.get(&desired[start - 1].0.key()) {
+            Some(&(position, _)) if position < next_position => {
+                next_position = position;
+                start -= 1;
+            }
+            _ => break,
+        }
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests;
