@@ -9,6 +9,7 @@ pub mod rules;
 mod run;
 pub mod spec;
 pub mod usage;
+pub mod verbs;
 
 pub use crate::output::ListOptions;
 pub use command::{Command, RestoreMode};

@@ -9,7 +9,8 @@ use super::args::{self, ParseError};
 use super::console::{self, errln};
 use super::errors::{Operation, kernel_message};
 use super::rules::{RuleLine, RuleReader};
-use super::usage::{usage, version_line};
+use super::usage::{own_name, usage, version_line};
+use super::verbs;
 use super::{Command, ListOptions, RestoreMode};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
@@ -29,6 +30,13 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     let argv0 = argv
         .first()
         .map_or_else(|| b"ipvsadm".to_vec(), |a| a.as_bytes().to_vec());
+    // rsipvsadm's verbs are words ipvsadm refuses as a first argument.
+    if argv
+        .get(1)
+        .is_some_and(|a| verbs::VERBS.iter().any(|v| a.as_bytes() == v.as_bytes()))
+    {
+        return verbs::run(own_name(&argv0), &argv);
+    }
     let parsed = args::parse(&argv);
     // Unlike ipvsadm, help and version need no kernel.
     match parsed {

@@ -40,6 +40,10 @@ const ADDITIONS: &str = "rsipvsadm additions (see rsipvsadm(8)):
                                       change nothing
   -R --strict                         apply nothing unless every rule is good; report
                                       each rule the kernel refuses with its line number
+  -L --json                           the state (or -c, or one service) as JSON
+  apply [--dry-run] [--scope SCOPE]... [--drain SECONDS] [FILE|-]
+                                      make the live table equal to FILE, no flush
+  diff [--scope SCOPE]... [FILE|-]    print what apply would do; exit 1 if it differs
 ";
 
 const USAGE: &str = "Usage:
@@ -143,6 +147,6 @@ mod tests {
         let text = String::from_utf8(usage(b"/sbin/ipvsadm")).unwrap();
         assert!(text.contains("\n  /sbin/ipvsadm -A|E virtual-service"));
         assert!(text.contains("Multicast TTL (default=1)\nrsipvsadm additions"));
-        assert!(text.ends_with("with its line number\n"));
+        assert!(text.ends_with("exit 1 if it differs\n"));
     }
 }

@@ -19,6 +19,7 @@ mod list;
 mod names;
 mod number;
 mod options;
+pub mod plan;
 mod save;
 mod scan;
 mod sort;

@@ -22,9 +22,7 @@ pub mod scope;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::names::ORDER_HASHING_SCHEDULERS;
-use crate::model::{
-    DestKey, Destination, FwdMethod, Request, Service, ServiceKey, VirtualService,
-};
+use crate::model::{DestKey, Destination, FwdMethod, Request, ServiceKey, VirtualService};
 pub use scope::{Scope, ScopeError, ScopeItem};
 
 /// A desired service with where it and each of its destinations were written (`line 3`,
@@ -113,9 +111,10 @@ pub fn describe(key: &ServiceKey) -> String {
             addr,
             port,
         } => {
-            let name = protocol
-                .names()
-                .map_or_else(|| format!("protocol {}", protocol.to_raw()), |p| p.word.to_string());
+            let name = protocol.names().map_or_else(
+                || format!("protocol {}", protocol.to_raw()),
+                |p| p.word.to_string(),
+            );
             match addr {
                 std::net::IpAddr::V4(v4) => format!("{name} {v4}:{port}"),
                 std::net::IpAddr::V6(v6) => format!("{name} [{v6}]:{port}"),
@@ -204,7 +203,12 @@ fn same_dest(desired: &Destination, live: &Destination) -> bool {
 
 /// The smallest plan taking the live services in `scope` to `desired` (checked with
 /// [`check`] first). With `drain`, destinations going away are first set to weight 0.
-pub fn plan(desired: &[DesiredService], current: &[VirtualService], scope: &Scope, drain: bool) -> Plan {
+pub fn plan(
+    desired: &[DesiredService],
+    current: &[VirtualService],
+    scope: &Scope,
+    drain: bool,
+) -> Plan {
     let live: HashMap<ServiceKey, &VirtualService> = in_scope(current, scope)
         .into_iter()
         .map(|vs| (vs.service.key, vs))
@@ -220,7 +224,11 @@ pub fn plan(desired: &[DesiredService], current: &[VirtualService], scope: &Scop
         let key = svc.key;
         match live.get(&key) {
             None => {
-                steps.push(step(Phase::AddServices, Request::AddService(svc.clone()), &d.origin));
+                steps.push(step(
+                    Phase::AddServices,
+                    Request::AddService(svc.clone()),
+                    &d.origin,
+                ));
                 // Each add goes in front: the last desired first.
                 for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins).rev() {
                     steps.push(step(
@@ -233,7 +241,11 @@ pub fn plan(desired: &[DesiredService], current: &[VirtualService], scope: &Scop
             Some(cur) => {
                 plan_dests(d, cur, drain, &mut steps);
                 if cur.service != *svc {
-                    steps.push(step(Phase::EditServices, Request::EditService(svc.clone()), &d.origin));
+                    steps.push(step(
+                        Phase::EditServices,
+                        Request::EditService(svc.clone()),
+                        &d.origin,
+                    ));
                 }
             }
         }
@@ -255,10 +267,18 @@ pub fn plan(desired: &[DesiredService], current: &[VirtualService], scope: &Scop
         let origin = format!("live {}", describe(&vs.service.key));
         if drain {
             for rs in &vs.dests {
-                steps.push(step(Phase::Drain, drain_request(vs.service.key, &rs.dest), &origin));
+                steps.push(step(
+                    Phase::Drain,
+                    drain_request(vs.service.key, &rs.dest),
+                    &origin,
+                ));
             }
         }
-        steps.push(step(Phase::Deletes, Request::DelService(vs.service.key), &origin));
+        steps.push(step(
+            Phase::Deletes,
+            Request::DelService(vs.service.key),
+            &origin,
+        ));
     }
     // Stable: within a phase, the order above (desired order, then live order).
     steps.sort_by_key(|s| s.phase);
@@ -285,13 +305,12 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
         .enumerate()
         .map(|(i, rs)| (rs.dest.key(), (i, &rs.dest)))
         .collect();
-    let desired: Vec<(&Destination, &String)> = d
-        .vs
-        .dests
-        .iter()
-        .map(|rs| &rs.dest)
-        .zip(&d.dest_origins)
-        .collect();
+    let desired: Vec<(&Destination, &String)> =
+        d.vs.dests
+            .iter()
+            .map(|rs| &rs.dest)
+            .zip(&d.dest_origins)
+            .collect();
     let push = |steps: &mut Vec<Step>, phase, request, origin: &str| {
         steps.push(Step {
             phase,
@@ -308,9 +327,19 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
     // Front part: added (or deleted and added again, to move), last first.
     for &(dest, origin) in desired[..keep].iter().rev() {
         if live.contains_key(&dest.key()) {
-            push(steps, Phase::Destinations, Request::DelDest(key, dest.key()), origin);
+            push(
+                steps,
+                Phase::Destinations,
+                Request::DelDest(key, dest.key()),
+                origin,
+            );
         }
-        push(steps, Phase::Destinations, Request::AddDest(key, dest.clone()), origin);
+        push(
+            steps,
+            Phase::Destinations,
+            Request::AddDest(key, dest.clone()),
+            origin,
+        );
     }
     let mut new = Vec::new();
     for &(dest, origin) in &desired[keep..] {
@@ -326,7 +355,12 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
         }
     }
     for (dest, origin) in new.into_iter().rev() {
-        push(steps, Phase::Destinations, Request::AddDest(key, dest.clone()), origin);
+        push(
+            steps,
+            Phase::Destinations,
+            Request::AddDest(key, dest.clone()),
+            origin,
+        );
     }
     let wanted: HashSet<DestKey> = desired.iter().map(|(dest, _)| dest.key()).collect();
     for rs in &cur.dests {
@@ -337,7 +371,12 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
         if drain {
             push(steps, Phase::Drain, drain_request(key, &rs.dest), &origin);
         }
-        push(steps, Phase::Deletes, Request::DelDest(key, rs.dest.key()), &origin);
+        push(
+            steps,
+            Phase::Deletes,
+            Request::DelDest(key, rs.dest.key()),
+            &origin,
+        );
     }
 }
 

@@ -160,7 +160,14 @@ mod tests {
 
     #[test]
     fn bad_scopes_say_what_is_expected() {
-        for bad in ["10.0.0.0/33", "fwmark:0", "fwmark:9-3", "fwmark:x", "vip", "::/129"] {
+        for bad in [
+            "10.0.0.0/33",
+            "fwmark:0",
+            "fwmark:9-3",
+            "fwmark:x",
+            "vip",
+            "::/129",
+        ] {
             let err = bad.parse::<ScopeItem>().unwrap_err();
             assert!(err.0.contains("fwmark:100-199"), "{err}");
         }

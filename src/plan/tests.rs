@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::model::{AddressFamily, RealServer};
+use crate::model::{AddressFamily, RealServer, Service};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -94,7 +94,10 @@ fn requests(plan: &Plan) -> Vec<Request> {
 fn an_equal_table_needs_nothing() {
     let svc = Service::new(tcp("10.0.0.1", 80), "rr");
     let d = desired(svc, &[dest("10.0.0.2", 1), dest("10.0.0.3", 2)]);
-    let current = run(&[], &plan(std::slice::from_ref(&d), &[], &Scope::everything(), false));
+    let current = run(
+        &[],
+        &plan(std::slice::from_ref(&d), &[], &Scope::everything(), false),
+    );
     assert!(plan(&[d], &current, &Scope::everything(), false).is_empty());
 }
 
@@ -102,7 +105,12 @@ fn an_equal_table_needs_nothing() {
 fn a_new_service_gets_its_destinations_in_order() {
     let svc = Service::new(tcp("10.0.0.1", 80), "rr");
     let (a, b) = (dest("10.0.0.2", 1), dest("10.0.0.3", 1));
-    let p = plan(&[desired(svc.clone(), &[a.clone(), b.clone()])], &[], &Scope::everything(), false);
+    let p = plan(
+        &[desired(svc.clone(), &[a.clone(), b.clone()])],
+        &[],
+        &Scope::everything(),
+        false,
+    );
     let key = svc.key;
     assert_eq!(
         requests(&p),
@@ -208,9 +216,15 @@ fn hashing_schedulers_get_the_desired_order_with_the_fewest_moves() {
     assert_eq!(order, [a.clone(), b.clone(), c.clone(), e.clone()]);
 
     // Already a, b, c with c last: only a and b are moved... or nothing at all.
-    let wanted = [desired(Service::new(key, "sh"), &[c.clone(), b.clone(), a.clone()])];
+    let wanted = [desired(
+        Service::new(key, "sh"),
+        &[c.clone(), b.clone(), a.clone()],
+    )];
     assert!(plan(&wanted, &current, &Scope::everything(), false).is_empty());
-    let wanted = [desired(Service::new(key, "mh"), &[b.clone(), c.clone(), a.clone()])];
+    let wanted = [desired(
+        Service::new(key, "mh"),
+        &[b.clone(), c.clone(), a.clone()],
+    )];
     let p = plan(&wanted, &current, &Scope::everything(), false);
     assert_eq!(
         requests(&p),
@@ -232,7 +246,10 @@ fn other_schedulers_keep_existing_destinations_where_they_are() {
             .with_dest(b.clone())
             .with_dest(a.clone()),
     ]);
-    let wanted = [desired(Service::new(key, "rr"), &[a.clone(), b.clone(), c.clone()])];
+    let wanted = [desired(
+        Service::new(key, "rr"),
+        &[a.clone(), b.clone(), c.clone()],
+    )];
     let p = plan(&wanted, &current, &Scope::everything(), false);
     assert_eq!(requests(&p), [Request::AddDest(key, c.clone())]);
 }
@@ -240,7 +257,10 @@ fn other_schedulers_keep_existing_destinations_where_they_are() {
 #[test]
 fn services_outside_the_scope_are_left_alone_and_cannot_be_desired() {
     let scope = Scope {
-        items: vec!["10.0.0.0/8".parse().unwrap(), "fwmark:100-199".parse().unwrap()],
+        items: vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "fwmark:100-199".parse().unwrap(),
+        ],
     };
     let theirs = tcp("192.168.0.1", 80);
     let mark = ServiceKey::fwmark(AddressFamily::Inet, 150);
@@ -253,7 +273,11 @@ fn services_outside_the_scope_are_left_alone_and_cannot_be_desired() {
     let outside = [desired(Service::new(theirs, "wlc"), &[])];
     let problems = check(&outside, &scope);
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].what.contains("outside --scope 10.0.0.0/8, fwmark:100-199"));
+    assert!(
+        problems[0]
+            .what
+            .contains("outside --scope 10.0.0.0/8, fwmark:100-199")
+    );
 }
 
 #[test]
@@ -262,7 +286,10 @@ fn duplicates_and_impossible_thresholds_are_problems() {
     let mut low_above_high = dest("10.0.0.3", 1);
     low_above_high.l_threshold = 5;
     let wanted = [
-        desired(Service::new(key, "rr"), &[dest("10.0.0.2", 1), dest("10.0.0.2", 2)]),
+        desired(
+            Service::new(key, "rr"),
+            &[dest("10.0.0.2", 1), dest("10.0.0.2", 2)],
+        ),
         desired(Service::new(key, "wlc"), &[low_above_high]),
     ];
     let problems: Vec<_> = check(&wanted, &Scope::everything())
@@ -284,11 +311,18 @@ fn a_local_destination_matches_any_method() {
     let key = tcp("10.0.0.1", 80);
     let mut local = dest("10.0.0.2", 1);
     local.fwd = FwdMethod::Local;
-    let current = live(vec![VirtualService::new(Service::new(key, "rr")).with_dest(local)]);
+    let current = live(vec![
+        VirtualService::new(Service::new(key, "rr")).with_dest(local),
+    ]);
     let wanted = [desired(Service::new(key, "rr"), &[dest("10.0.0.2", 1)])];
     assert!(plan(&wanted, &current, &Scope::everything(), false).is_empty());
     let wanted = [desired(Service::new(key, "rr"), &[dest("10.0.0.2", 2)])];
-    assert_eq!(plan(&wanted, &current, &Scope::everything(), false).steps.len(), 1);
+    assert_eq!(
+        plan(&wanted, &current, &Scope::everything(), false)
+            .steps
+            .len(),
+        1
+    );
 }
 
 /// A small deterministic generator (no dependency for one test).

@@ -1,0 +1,380 @@
+//! `apply` and `diff`: read FILE and the live table, plan, print the plan; `apply` then
+//! runs it (adds and edits in one batch, deletes in a second one only if every add and
+//! edit was taken), drains if asked, and reads the table again to verify.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+
+use super::desired;
+use crate::cli::console::{self, errln};
+use crate::cli::errors::{Operation, kernel_message};
+use crate::error::Error;
+use crate::ipvs::Ipvs;
+use crate::model::{DestKey, Request, ServiceKey, VirtualService};
+use crate::output::plan::rule_line;
+use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
+
+/// Exit statuses: as diff(1) for `diff`; for `apply`, 1 when the table could not be made
+/// equal to FILE.
+pub const EXIT_SAME: i32 = 0;
+pub const EXIT_DIFFERENT: i32 = 1;
+pub const EXIT_TROUBLE: i32 = 2;
+
+/// What the command line asked for.
+pub struct Options {
+    pub verb: &'static str,
+    pub file: String,
+    pub scope: Scope,
+    pub dry_run: bool,
+    pub drain: Option<Duration>,
+    pub apply: bool,
+}
+
+/// Runs `apply` or `diff`; returns the exit status.
+pub fn run(opts: &Options) -> i32 {
+    let say = |text: &str| errln!("rsipvsadm {}: {text}", opts.verb);
+    let input = match read_file(&opts.file) {
+        Ok(input) => input,
+        Err(e) => {
+            say(&format!(
+                "cannot read {}: {e} (give a readable file, or - for standard input)",
+                opts.file
+            ));
+            return EXIT_TROUBLE;
+        }
+    };
+    let mut ipvs = match connect() {
+        Ok(ipvs) => ipvs,
+        Err(message) => {
+            say(&message);
+            return EXIT_TROUBLE;
+        }
+    };
+    // FILE is parsed while the kernel's table is read: the two take about as long on a
+    // large table, and neither needs the other.
+    let (desired, current) = std::thread::scope(|s| {
+        let parsing = s.spawn(|| desired::read(&input));
+        let current = ipvs.table();
+        let desired = parsing.join().unwrap_or_else(|_| {
+            Err(vec![problem(
+                "FILE",
+                "could not be read",
+                "report this as a bug",
+            )])
+        });
+        (desired, current)
+    });
+    let current = match current {
+        Ok(current) => current,
+        Err(e) => {
+            say(&format!("cannot read the IPVS table: {e}"));
+            return EXIT_TROUBLE;
+        }
+    };
+    let desired = match desired.and_then(|d| checked(d, &current, &opts.scope)) {
+        Ok(desired) => desired,
+        Err(problems) => {
+            for p in &problems {
+                say(&format!("{}: {p}", file_name(&opts.file)));
+            }
+            say("nothing was changed");
+            return EXIT_TROUBLE;
+        }
+    };
+    let plan = plan::plan(&desired, &current, &opts.scope, opts.drain.is_some());
+    print_plan(&plan);
+    if !opts.apply {
+        return if plan.is_empty() {
+            EXIT_SAME
+        } else {
+            EXIT_DIFFERENT
+        };
+    }
+    if opts.dry_run || plan.is_empty() {
+        return EXIT_SAME;
+    }
+    let mut run = Runner {
+        ipvs: &mut ipvs,
+        verb: opts.verb,
+        refused: 0,
+    };
+    let (changes, deletes) = plan.split_deletes();
+    run.batch(changes);
+    if run.refused > 0 {
+        say("not everything wanted is in place, so nothing was deleted");
+    } else {
+        if let Some(limit) = opts.drain {
+            run.drain(&plan, limit);
+        }
+        run.batch(deletes);
+    }
+    let refused = run.refused;
+    match verify(&mut ipvs, &desired, &opts.scope) {
+        Ok(rest) if rest.is_empty() && refused == 0 => EXIT_SAME,
+        Ok(rest) if rest.is_empty() => EXIT_DIFFERENT,
+        Ok(rest) => {
+            say(
+                "the table still differs from FILE (another program changed it, or the \
+                 kernel did not take a setting); what is left to do:",
+            );
+            for step in &rest.steps {
+                errln!("  {}", rule_line(&step.request));
+            }
+            EXIT_DIFFERENT
+        }
+        Err(e) => {
+            say(&format!("cannot read the table again to verify it: {e}"));
+            EXIT_DIFFERENT
+        }
+    }
+}
+
+fn problem(at: &str, what: &str, fix: &str) -> Problem {
+    Problem {
+        at: at.into(),
+        what: what.into(),
+        fix: fix.into(),
+    }
+}
+
+fn file_name(file: &str) -> &str {
+    if file == "-" { "stdin" } else { file }
+}
+
+fn read_file(file: &str) -> io::Result<Vec<u8>> {
+    if file == "-" {
+        let mut input = Vec::new();
+        io::stdin().lock().read_to_end(&mut input)?;
+        Ok(input)
+    } else {
+        std::fs::read(file)
+    }
+}
+
+/// Opens IPVS and checks access; the error says what to do.
+fn connect() -> Result<Ipvs, String> {
+    let mut ipvs = Ipvs::open().map_err(|e| match e {
+        Error::IpvsMissing => "this kernel has no IPVS (load it with modprobe ip_vs)".to_string(),
+        other => format!("cannot reach IPVS: {other}"),
+    })?;
+    ipvs.info().map_err(|e| match e.errno() {
+        Some(Errno::EPERM) => "permission denied: run as root (IPVS needs CAP_NET_ADMIN)".into(),
+        _ => format!("cannot reach IPVS: {e}"),
+    })?;
+    Ok(ipvs)
+}
+
+/// The desired state's own problems, and live services in scope that apply cannot write
+/// rules for (a protocol ipvsadm has no option for).
+fn checked(
+    desired: Vec<DesiredService>,
+    current: &[VirtualService],
+    scope: &Scope,
+) -> Result<Vec<DesiredService>, Vec<Problem>> {
+    let mut problems = plan::check(&desired, scope);
+    for vs in plan::in_scope(current, scope) {
+        if let ServiceKey::Addr { protocol, .. } = vs.service.key
+            && protocol.names().is_none()
+        {
+            problems.push(problem(
+                "the live table",
+                &format!(
+                    "{} is in scope but no rule can name it",
+                    plan::describe(&vs.service.key)
+                ),
+                "leave it out with --scope",
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(desired)
+    } else {
+        Err(problems)
+    }
+}
+
+fn print_plan(plan: &Plan) {
+    let mut text = String::new();
+    for step in &plan.steps {
+        text.push_str(&rule_line(&step.request));
+        text.push('\n');
+    }
+    console::stdout_bytes(text.as_bytes());
+}
+
+/// Runs steps against the kernel, reporting refusals.
+struct Runner<'a> {
+    ipvs: &'a mut Ipvs,
+    verb: &'static str,
+    refused: usize,
+}
+
+impl Runner<'_> {
+    fn batch(&mut self, steps: &[Step]) {
+        if steps.is_empty() {
+            return;
+        }
+        let requests: Vec<Request> = steps.iter().map(|s| s.request.clone()).collect();
+        match self.ipvs.apply_batch(&requests) {
+            Ok(outcomes) => {
+                // A refused service takes its destinations' adds with it (ESRCH).
+                let mut refused_services = Vec::new();
+                for (step, outcome) in steps.iter().zip(outcomes) {
+                    let Err(errno) = outcome else { continue };
+                    self.refused += 1;
+                    match &step.request {
+                        Request::AddService(svc) => refused_services.push(svc.key),
+                        Request::AddDest(key, _) | Request::EditDest(key, _)
+                            if errno == Errno::ESRCH && refused_services.contains(key) =>
+                        {
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    self.report_refusal(step, errno);
+                }
+            }
+            Err(e) => {
+                self.refused += steps.len();
+                errln!("rsipvsadm {}: {e}", self.verb);
+            }
+        }
+    }
+
+    fn report_refusal(&self, step: &Step, errno: Errno) {
+        let op = operation(&step.request);
+        let mut text = format!(
+            "rsipvsadm {}: {}: the kernel refused `{}`: {}",
+            self.verb,
+            step.origin,
+            rule_line(&step.request),
+            kernel_message(op, errno)
+        );
+        if let Some(hint) = hint(&step.request, errno) {
+            text.push_str(&format!(" ({hint})"));
+        }
+        errln!("{text}");
+    }
+
+    /// Waits until the destinations set to weight 0 have no active connection, or until
+    /// `limit` passes, with a progress line on stderr.
+    fn drain(&mut self, plan: &Plan, limit: Duration) {
+        let draining = plan.draining();
+        if draining.is_empty() {
+            return;
+        }
+        let mut by_service: HashMap<ServiceKey, Vec<DestKey>> = HashMap::new();
+        for (key, dest) in &draining {
+            by_service.entry(*key).or_default().push(*dest);
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let mut active = 0u64;
+            for (key, dests) in &by_service {
+                if let Ok(servers) = self.ipvs.real_servers(key) {
+                    active += servers
+                        .iter()
+                        .filter(|rs| dests.contains(&rs.dest.key()))
+                        .map(|rs| u64::from(rs.observed.active_conns))
+                        .sum::<u64>();
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if active == 0 {
+                errln!(
+                    "rsipvsadm {}: drained {} real servers: no active connection left",
+                    self.verb,
+                    draining.len()
+                );
+                return;
+            }
+            if left.is_zero() {
+                errln!(
+                    "rsipvsadm {}: {active} active connections left after {} s: deleting anyway",
+                    self.verb,
+                    limit.as_secs()
+                );
+                return;
+            }
+            errln!(
+                "rsipvsadm {}: draining {} real servers: {active} active connections, up to {} s more",
+                self.verb,
+                draining.len(),
+                left.as_secs()
+            );
+            std::thread::sleep(left.min(Duration::from_secs(1)));
+        }
+    }
+}
+
+/// The ipvsadm operation whose messages fit a request.
+fn operation(request: &Request) -> Operation {
+    match request {
+        Request::AddService(_) => Operation::AddService,
+        Request::EditService(_) => Operation::EditService,
+        Request::DelService(_) => Operation::DeleteService,
+        Request::AddDest(..) => Operation::AddDest,
+        Request::EditDest(..) => Operation::EditDest,
+        Request::DelDest(..) => Operation::DeleteDest,
+        _ => Operation::Init,
+    }
+}
+
+/// What to do about a refusal.
+fn hint(request: &Request, errno: Errno) -> Option<String> {
+    Some(match (request, errno) {
+        (Request::AddService(svc) | Request::EditService(svc), Errno::ENOENT) => {
+            match &svc.pe_name {
+                Some(pe) => format!(
+                    "is the module there? modprobe ip_vs_{} ip_vs_pe_{pe}",
+                    svc.scheduler
+                ),
+                None => format!("is the module there? modprobe ip_vs_{}", svc.scheduler),
+            }
+        }
+        (Request::AddDest(_, dest) | Request::EditDest(_, dest), Errno::EINVAL) => format!(
+            "a real server must be a unicast address this director can route to: \
+             check `ip route get {}`",
+            dest.addr
+        ),
+        (_, Errno::EPERM) => "run as root: IPVS needs CAP_NET_ADMIN".into(),
+        (_, Errno::EEXIST | Errno::ESRCH | Errno::ENOENT) => {
+            "another program changed the table meanwhile: run apply again".into()
+        }
+        (_, Errno::ERANGE) => "the kernel refuses a lower threshold above the upper one".into(),
+        (_, Errno::EMSGSIZE) => "a name is too long for netlink".into(),
+        _ => return None,
+    })
+}
+
+/// What is left to do after applying (empty: the table equals FILE).
+fn verify(ipvs: &mut Ipvs, desired: &[DesiredService], scope: &Scope) -> Result<Plan, Error> {
+    let current = ipvs.table()?;
+    Ok(plan::plan(desired, &current, scope, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Destination, FwdMethod, Service};
+
+    #[test]
+    fn refusals_come_with_what_to_do() {
+        let key = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+        let mh = Request::AddService(Service::new(key, "mh"));
+        assert_eq!(
+            hint(&mh, Errno::ENOENT).unwrap(),
+            "is the module there? modprobe ip_vs_mh"
+        );
+        let dest = Destination::new("203.0.113.9".parse().unwrap(), 80, FwdMethod::Masq);
+        assert!(
+            hint(&Request::AddDest(key, dest), Errno::EINVAL)
+                .unwrap()
+                .contains("ip route get 203.0.113.9")
+        );
+        assert!(hint(&mh, Errno::EPERM).unwrap().contains("root"));
+    }
+}

@@ -1,0 +1,175 @@
+//! A plan of `apply` as ipvsadm command lines, in execution order: a rule file that both
+//! `ipvsadm -R` and `rsipvsadm -R` replay. Unlike `-S` it says everything a rule can say:
+//! thresholds, a netmask without persistence, fwmarks of 2^31 and more unsigned (which
+//! ipvsadm's `-R` reads back), always numeric.
+
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use super::flags::{checksum_option, forward_switch};
+use super::list::{netmask_text, pe_name};
+use crate::json::sched_flag_words;
+use crate::model::{
+    AddressFamily, DestKey, Destination, FwdMethod, Request, Service, ServiceFlags, ServiceKey,
+    TunnelType,
+};
+
+/// The rule line of one change (without newline).
+pub fn rule_line(request: &Request) -> String {
+    let mut line = String::new();
+    match request {
+        Request::AddService(svc) => service_rule(&mut line, "-A", svc),
+        Request::EditService(svc) => service_rule(&mut line, "-E", svc),
+        Request::DelService(key) => {
+            let _ = write!(line, "-D {}", selector(key));
+        }
+        Request::AddDest(key, dest) => dest_rule(&mut line, "-a", key, dest),
+        Request::EditDest(key, dest) => dest_rule(&mut line, "-e", key, dest),
+        Request::DelDest(key, dest) => {
+            let _ = write!(line, "-d {} -r {}", selector(key), dest_address(dest));
+        }
+        // Not part of a plan; written as ipvsadm would be told for completeness.
+        Request::Flush => line.push_str("-C"),
+        other => {
+            let _ = write!(line, "# {other:?}");
+        }
+    }
+    line
+}
+
+/// `-t ADDR:PORT`, `-u ...`, `--sctp-service ...`, `-f MARK[ -6]`.
+fn selector(key: &ServiceKey) -> String {
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
+            let option = protocol.names().map_or("--xxx-service", |p| p.option);
+            format!("{option} {}", address_port(*addr, *port))
+        }
+        ServiceKey::Fwmark { af, mark } => match af {
+            AddressFamily::Inet => format!("-f {mark}"),
+            AddressFamily::Inet6 => format!("-f {mark} -6"),
+        },
+    }
+}
+
+fn address_port(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+fn dest_address(dest: &DestKey) -> String {
+    address_port(dest.addr, dest.port)
+}
+
+fn service_rule(line: &mut String, command: &str, svc: &Service) {
+    let _ = write!(
+        line,
+        "{command} {} -s {}",
+        selector(&svc.key),
+        svc.scheduler
+    );
+    if svc.flags.contains(ServiceFlags::PERSISTENT) {
+        let _ = write!(line, " -p {}", svc.timeout);
+    }
+    if let Some(mask) = netmask_text(svc) {
+        let _ = write!(line, " -M {mask}");
+    }
+    if let Some(pe) = pe_name(svc) {
+        let _ = write!(line, " --pe {pe}");
+    }
+    if svc.flags.contains(ServiceFlags::ONEPACKET) {
+        line.push_str(" -o");
+    }
+    let flags = sched_flag_words(svc);
+    if !flags.is_empty() {
+        let _ = write!(line, " -b {}", flags.join(","));
+    }
+}
+
+fn dest_rule(line: &mut String, command: &str, key: &ServiceKey, dest: &Destination) {
+    let _ = write!(
+        line,
+        "{command} {} -r {} {} -w {}",
+        selector(key),
+        dest_address(&dest.key()),
+        forward_switch(dest.fwd),
+        dest.weight
+    );
+    if dest.u_threshold != 0 {
+        let _ = write!(line, " -x {}", dest.u_threshold);
+    }
+    if dest.l_threshold != 0 {
+        let _ = write!(line, " -y {}", dest.l_threshold);
+    }
+    if dest.fwd == FwdMethod::Tunnel {
+        let checksum = checksum_option(dest)
+            .map(|option| format!(" {option}"))
+            .unwrap_or_default();
+        let _ = match dest.tun_type {
+            TunnelType::Ipip => write!(line, " --tun-type ipip"),
+            TunnelType::Gue => write!(
+                line,
+                " --tun-type gue --tun-port {}{checksum}",
+                dest.tun_port
+            ),
+            TunnelType::Gre => write!(line, " --tun-type gre{checksum}"),
+            TunnelType::Other(_) => Ok(()),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Netmask, TunnelFlags};
+    use std::net::Ipv4Addr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_kind_of_step_as_a_rule() {
+        let mut web = Service::new(ServiceKey::tcp(ip("10.0.0.1"), 80), "sh").persistent(300);
+        web.netmask = Netmask::V4(Ipv4Addr::new(255, 255, 255, 0));
+        web.pe_name = Some("sip".into());
+        web.flags.0 |= ServiceFlags::SCHED2 | ServiceFlags::SCHED3;
+        assert_eq!(
+            rule_line(&Request::AddService(web.clone())),
+            "-A -t 10.0.0.1:80 -s sh -p 300 -M 255.255.255.0 --pe sip -b sh-port,flag-3"
+        );
+        let mut masked = Service::new(ServiceKey::udp(ip("2001:db8::1"), 53), "rr");
+        masked.netmask = Netmask::V6(64);
+        masked.flags.0 |= ServiceFlags::ONEPACKET;
+        assert_eq!(
+            rule_line(&Request::EditService(masked)),
+            "-E -u [2001:db8::1]:53 -s rr -M 64 -o"
+        );
+        let big = ServiceKey::fwmark(AddressFamily::Inet6, 3_000_000_000);
+        assert_eq!(rule_line(&Request::DelService(big)), "-D -f 3000000000 -6");
+        let mut nat = Destination::new(ip("10.0.0.2"), 8080, FwdMethod::Masq).weight(0);
+        nat.u_threshold = 10;
+        nat.l_threshold = 5;
+        assert_eq!(
+            rule_line(&Request::EditDest(web.key, nat.clone())),
+            "-e -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 0 -x 10 -y 5"
+        );
+        let mut gue = Destination::new(ip("2001:db8::9"), 80, FwdMethod::Tunnel);
+        gue.tun_type = TunnelType::Gue;
+        gue.tun_port = 6080;
+        gue.tun_flags = TunnelFlags(TunnelFlags::REMCSUM);
+        assert_eq!(
+            rule_line(&Request::AddDest(web.key, gue)),
+            "-a -t 10.0.0.1:80 -r [2001:db8::9]:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-remcsum"
+        );
+        assert_eq!(
+            rule_line(&Request::DelDest(web.key, nat.key())),
+            "-d -t 10.0.0.1:80 -r 10.0.0.2:8080"
+        );
+    }
+}
