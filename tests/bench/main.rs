@@ -69,6 +69,17 @@ impl Run {
         self.status == 0
     }
 
+    /// The measurement without the captured output.
+    fn copy(&self) -> Run {
+        Run {
+            elapsed: self.elapsed,
+            max_rss_kib: self.max_rss_kib,
+            status: self.status,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
     /// "exit status N: first line of stderr", for notes about a failed run.
     fn failure(&self, what: &str) -> String {
         let stderr = String::from_utf8_lossy(&self.stderr);
@@ -227,13 +238,16 @@ fn clear_table() {
 /// What a row compares: a time (lower is better, ratio target) or a peak memory
 /// (rsipvsadm's absolute limit).
 enum Target {
-    /// ipvsadm / rsipvsadm time at least this.
+    /// baseline / rsipvsadm time at least this.
     Speedup(f64),
+    /// rsipvsadm's time at most this many times the baseline's.
+    WithinFactor(f64),
     /// rsipvsadm's peak RSS at most this many KiB.
     MaxMemoryKib(u64),
 }
 
-/// One line of the result table: the median time (or peak memory) of each tool.
+/// One line of the result table: the median time (or peak memory) of the baseline (the
+/// reference ipvsadm, unless the row's name says otherwise) and of rsipvsadm.
 struct Row {
     name: String,
     ipvsadm: f64,
@@ -252,6 +266,7 @@ impl Row {
         self.error.is_none()
             && match self.target {
                 Target::Speedup(min) => self.ratio() >= min,
+                Target::WithinFactor(factor) => self.rsipvsadm <= factor * self.ipvsadm,
                 Target::MaxMemoryKib(max) => self.rsipvsadm <= max as f64,
             }
     }
@@ -262,6 +277,11 @@ impl Row {
                 format_secs(self.ipvsadm),
                 format_secs(self.rsipvsadm),
                 format!("ratio >= {min}"),
+            ),
+            Target::WithinFactor(factor) => (
+                format_secs(self.ipvsadm),
+                format_secs(self.rsipvsadm),
+                format!("rs <= {factor}x base"),
             ),
             Target::MaxMemoryKib(max) => (
                 format_mib(self.ipvsadm),
@@ -318,10 +338,10 @@ impl Report {
 
     fn print(&self) {
         let header = [
-            "measurement",
-            "ipvsadm",
+            "measurement (baseline: ipvsadm unless named)",
+            "baseline",
             "rsipvsadm",
-            "ipvsadm/rs",
+            "base/rs",
             "target",
             "verdict",
         ]
@@ -434,6 +454,8 @@ struct TableSpec {
     dests: usize,
     restore_reps: usize,
     listing_reps: usize,
+    /// Whether `apply` is measured on this table too.
+    apply: bool,
 }
 
 impl TableSpec {
@@ -525,7 +547,7 @@ fn measure_restore(
     rules_path: &Path,
     rules: &str,
     report: &mut Report,
-) -> Vec<Pair> {
+) -> (Vec<Pair>, Pair) {
     let expected = sorted_lines(rules.as_bytes());
     let mut pair = Pair::new();
     let mut mismatch = None;
@@ -568,7 +590,7 @@ fn measure_restore(
     );
     let name = format!("restore -R {}", spec.label());
     report.rows.push(pair.time_row(name, 7.0));
-    listings
+    (listings, pair)
 }
 
 /// The listings compared: name in the table, arguments, speedup target.
@@ -639,9 +661,149 @@ fn bench_table(spec: TableSpec, memory: bool, report: &mut Report) {
         spec.restore_reps,
         spec.listing_reps
     );
-    let listings = measure_restore(&spec, &rules_path, &rules, report);
+    let (listings, restores) = measure_restore(&spec, &rules_path, &rules, report);
     report_listings(&spec, &listings, memory, report);
+    if spec.apply {
+        measure_apply(&spec, &rules_path, &rules, &restores, report);
+    }
     std::fs::remove_file(&rules_path).expect("remove the rule file");
+}
+
+/// The rule file with 1% of the services changed: every 200th a real server's weight,
+/// every 200th (offset 100) a real server replaced by another.
+fn changed_rules(rules: &str, services: usize) -> String {
+    let mut out = String::new();
+    let mut service = 0;
+    for line in rules.lines() {
+        if line.starts_with("-A ") {
+            service += 1;
+        }
+        let i = service - 1;
+        let first_dest = line.contains(" -r 10.100.");
+        let last_dest = line.contains(" -r 10.104.");
+        let changed = if i % 200 == 0 && first_dest {
+            line.replace(" -w 1", " -w 2")
+        } else if i % 200 == 100 && last_dest {
+            line.replace(" -r 10.104.", " -r 10.105.")
+        } else {
+            line.to_string()
+        };
+        writeln!(out, "{changed}").expect("write to a String");
+    }
+    assert_eq!(service, services);
+    out
+}
+
+/// `rsipvsadm apply`: of the whole rule file to an empty table (against rsipvsadm -R),
+/// and of a file changing 1% of the services to the restored table (against rsipvsadm
+/// -Ln of that table, and against ipvsadm -C + ipvsadm -R of the whole file).
+fn measure_apply(
+    spec: &TableSpec,
+    rules_path: &Path,
+    rules: &str,
+    restores: &Pair,
+    report: &mut Report,
+) {
+    let expected = sorted_lines(rules.as_bytes());
+    let rules_arg = rules_path.to_str().expect("UTF-8 path").to_string();
+    let mut empty = Pair::new();
+    let mut mismatch = None;
+    for rep in 0..spec.restore_reps {
+        let rules_arg = rules_arg.clone();
+        let (run, saved) = common::in_fresh_netns(move || {
+            let run = run_tool(Tool::Rsipvsadm, &["apply", &rules_arg], None);
+            let saved = reference(&["-S", "-n"]);
+            clear_table();
+            (run, saved)
+        });
+        println!(
+            "bench: apply {} to an empty table rep {}: {:.3} s, status {}",
+            spec.label(),
+            rep + 1,
+            run.elapsed.as_secs_f64(),
+            run.status
+        );
+        if mismatch.is_none() && sorted_lines(&saved) != expected {
+            mismatch = Some("DIFFERENT: the applied table is not the rule file's".into());
+        }
+        empty.push(Tool::Rsipvsadm, run);
+    }
+    report.check(
+        format!("tables applied from {} equal the rule file", spec.label()),
+        mismatch,
+    );
+    empty.ipvsadm = restores.rsipvsadm.iter().map(Run::copy).collect();
+    let mut row = empty.time_row(
+        format!(
+            "apply {} to an empty table (baseline: rsipvsadm -R)",
+            spec.label()
+        ),
+        0.0,
+    );
+    row.target = Target::WithinFactor(1.2);
+    report.rows.push(row);
+
+    let changed = changed_rules(rules, spec.services);
+    let changed_path = PathBuf::from(format!("/tmp/bench-changed-{}.txt", spec.label()));
+    std::fs::write(&changed_path, &changed).expect("write the changed rule file");
+    let changed_arg = changed_path.to_str().expect("UTF-8 path").to_string();
+    let reps = spec.listing_reps;
+    let rules_path = rules_path.to_path_buf();
+    let (applies, listings, flush, problem) = common::in_fresh_netns(move || {
+        let restore = run_tool(Tool::Rsipvsadm, &["-R"], Some(&rules_path));
+        assert!(restore.ok(), "{}", restore.failure("rsipvsadm -R"));
+        let (mut applies, mut listings) = (Vec::new(), Vec::new());
+        let mut problem = None;
+        for _ in 0..reps {
+            for (file, lines) in [(&changed_arg, 150), (&rules_arg, 150)] {
+                let run = run_tool(Tool::Rsipvsadm, &["apply", file], None);
+                let plan = run.stdout.iter().filter(|&&b| b == b'\n').count();
+                if problem.is_none() && (!run.ok() || plan != lines) {
+                    problem = Some(format!(
+                        "apply of 1% printed {plan} plan lines (expected {lines}), {}",
+                        run.failure("apply")
+                    ));
+                }
+                applies.push(run);
+            }
+            listings.push(run_tool(Tool::Rsipvsadm, &["-L", "-n"], None));
+        }
+        let flush = run_tool(Tool::Ipvsadm, &["-C"], None);
+        (applies, listings, flush, problem)
+    });
+    std::fs::remove_file(&changed_path).expect("remove the changed rule file");
+    for run in &applies {
+        println!(
+            "bench: apply 1% of {}: {:.3} s",
+            spec.label(),
+            run.elapsed.as_secs_f64()
+        );
+    }
+    report.check(
+        format!("apply of 1% of {} plans 150 changes each way", spec.label()),
+        problem,
+    );
+    let mut against_listing = Pair::new();
+    against_listing.ipvsadm = listings;
+    against_listing.rsipvsadm = applies;
+    let mut row = against_listing.time_row(
+        format!("apply 1% of {} (baseline: rsipvsadm -Ln)", spec.label()),
+        0.0,
+    );
+    row.target = Target::WithinFactor(1.1);
+    report.rows.push(row);
+    let flush_and_restore = flush.elapsed.as_secs_f64() + median_secs(&restores.ipvsadm);
+    let mut row = Row {
+        name: format!("apply 1% of {} (baseline: ipvsadm -C + -R)", spec.label()),
+        ipvsadm: flush_and_restore,
+        rsipvsadm: median_secs(&against_listing.rsipvsadm),
+        target: Target::Speedup(5.0),
+        error: against_listing.error("apply"),
+    };
+    if !flush.ok() {
+        row.error = Some(flush.failure("ipvsadm -C"));
+    }
+    report.rows.push(row);
 }
 
 fn main() {
@@ -662,12 +824,14 @@ fn main() {
         dests: 5,
         restore_reps: 5,
         listing_reps: 5,
+        apply: false,
     };
     let large = TableSpec {
         services: 10_000,
         dests: 5,
         restore_reps: 3,
         listing_reps: 3,
+        apply: true,
     };
     bench_table(small, false, &mut report);
     bench_table(large, true, &mut report);

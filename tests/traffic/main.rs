@@ -12,6 +12,7 @@ mod common;
 mod topology;
 
 mod nat;
+mod reload;
 mod sync;
 mod tunnel;
 

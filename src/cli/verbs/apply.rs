@@ -283,30 +283,39 @@ impl Runner<'_> {
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
+            let servers = count(draining.len() as u64, "real server");
             if active == 0 {
                 errln!(
-                    "rsipvsadm {}: drained {} real servers: no active connection left",
-                    self.verb,
-                    draining.len()
+                    "rsipvsadm {}: drained {servers}: no active connection left",
+                    self.verb
                 );
                 return;
             }
+            let connections = count(active, "active connection");
             if left.is_zero() {
                 errln!(
-                    "rsipvsadm {}: {active} active connections left after {} s: deleting anyway",
+                    "rsipvsadm {}: {connections} left after {} s: deleting anyway",
                     self.verb,
                     limit.as_secs()
                 );
                 return;
             }
             errln!(
-                "rsipvsadm {}: draining {} real servers: {active} active connections, up to {} s more",
+                "rsipvsadm {}: draining {servers}: {connections}, up to {} s more",
                 self.verb,
-                draining.len(),
                 left.as_secs()
             );
             std::thread::sleep(left.min(Duration::from_secs(1)));
         }
+    }
+}
+
+/// `1 real server`, `2 real servers`.
+fn count(n: u64, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
     }
 }
 
