@@ -1,9 +1,12 @@
 //! The manual page and the shell completions, on the host (no kernel needed):
 //!
-//! - `man/rsipvsadm.8` documents every option of the option table and lints clean with
-//!   groff (Debian package `groff-base`);
+//! - `man/rsipvsadm.8` documents every option of the option table, and every option of
+//!   the verbs `apply` and `diff` in its section APPLY AND DIFF; its JSON examples are
+//!   documents `apply` reads, the first one cut from `tests/data/state-v1.json`; it lints
+//!   clean with groff (Debian package `groff-base`);
 //! - `completions/` holds exactly what `rsipvsadm::cli::spec::completion` generates from
-//!   the option table. To regenerate them after changing the table or `src/cli/spec.rs`:
+//!   the option table and the verbs' clap definitions. To regenerate them after changing
+//!   the table, a verb or `src/cli/spec.rs`:
 //!
 //!   ```sh
 //!   RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs
@@ -45,6 +48,17 @@ fn words_of(line: &str) -> Vec<String> {
         .collect()
 }
 
+/// The lines of one section (`.SH NAME` up to the next `.SH`), or an empty text.
+fn section<'a>(page: &'a str, name: &str) -> &'a str {
+    let heading = format!(".SH {name}\n");
+    let Some(start) = page.find(&heading) else {
+        return "";
+    };
+    let body = &page[start + heading.len()..];
+    let end = body.find("\n.SH ").map_or(body.len(), |at| at + 1);
+    &body[..end]
+}
+
 /// The words of every paragraph tag (the line after `.TP`): where options are documented.
 fn tag_words(page: &str) -> Vec<String> {
     let lines: Vec<&str> = page.lines().collect();
@@ -79,10 +93,127 @@ fn the_manual_documents_every_option() {
 }
 
 #[test]
+fn the_manual_documents_every_option_of_the_verbs() {
+    let page = man_page();
+    let verbs_section = section(&page, "APPLY AND DIFF");
+    assert!(
+        !verbs_section.is_empty(),
+        "man/rsipvsadm.8 has no section APPLY AND DIFF"
+    );
+    let tags = tag_words(verbs_section);
+    let mut missing = Vec::new();
+    for verb in spec::verbs() {
+        let name = verb.get_name();
+        if !page.contains(&format!(".SY rsipvsadm\n.B {name}\n")) {
+            missing.push(format!("{name} (in SYNOPSIS)"));
+        }
+        for arg in verb.get_arguments() {
+            // An option by its long name; a positional argument by its value name, in
+            // the manual's lower-case italics (`FILE` is `.I file`).
+            let documented = match arg.get_long() {
+                Some(long) => format!("--{long}"),
+                None => arg
+                    .get_value_names()
+                    .and_then(|names| names.first())
+                    .map_or_else(|| arg.get_id().to_string(), |n| n.to_lowercase()),
+            };
+            if !tags.contains(&documented) {
+                missing.push(format!("{name} {documented}"));
+            }
+            if let Some(letter) = arg.get_short()
+                && !tags.contains(&format!("-{letter}"))
+            {
+                missing.push(format!("{name} -{letter}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "man/rsipvsadm.8 has no paragraph (.TP) in APPLY AND DIFF for {missing:?}"
+    );
+}
+
+/// The example blocks (`.EX` to `.EE`) of the page, as printed.
+fn examples(page: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut block: Option<String> = None;
+    for line in page.lines() {
+        match (line, block.as_mut()) {
+            (".EX", None) => block = Some(String::new()),
+            (".EE", Some(_)) => blocks.extend(block.take()),
+            (_, Some(text)) => {
+                let printed = line
+                    .replace(r"\-", "-")
+                    .replace(r"\(aq", "'")
+                    .replace(r"\(dq", "\"")
+                    .replace(r"\e", "\\");
+                text.push_str(&printed);
+                text.push('\n');
+            }
+            (_, None) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_manual_describes_the_json_document() {
+    let page = man_page();
+    // Where apply's messages send the reader.
+    let problems = rsipvsadm::json::read_services(r#"{"schema_version": 1, "servces": []}"#)
+        .expect_err("an unknown key is an error");
+    let fix = &problems[0].fix;
+    let pointer = fix
+        .split("rsipvsadm(8), ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("the message does not point to rsipvsadm(8): {fix}"));
+    assert!(
+        !section(&page, pointer).is_empty(),
+        "messages point to rsipvsadm(8), {pointer}, which has no such section"
+    );
+    let documents: Vec<String> = examples(section(&page, pointer))
+        .into_iter()
+        .filter(|block| block.starts_with('{'))
+        .collect();
+    assert!(documents.len() >= 2, "{pointer} shows no JSON example");
+    for document in &documents {
+        if let Err(problems) = rsipvsadm::json::read_services(document) {
+            panic!("a JSON example of {pointer} is not valid input: {problems:?}\n{document}");
+        }
+    }
+    // The printed example is tests/data/state-v1.json with one service of one real
+    // server: what -L --json prints.
+    let mut golden: serde_json::Value =
+        serde_json::from_str(&read(&repo().join("tests/data/state-v1.json"))).unwrap();
+    let services = golden["services"].as_array_mut().unwrap();
+    services.truncate(1);
+    services[0]["destinations"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let printed: serde_json::Value = serde_json::from_str(&documents[0]).unwrap();
+    assert_eq!(
+        printed, golden,
+        "the first JSON example of {pointer} is no longer what -L --json prints: cut it \
+         again from tests/data/state-v1.json (first service, first real server)"
+    );
+}
+
+#[test]
 fn the_manual_names_the_deliberate_differences() {
     let page = man_page();
     let words: Vec<String> = page.lines().flat_map(words_of).collect();
-    for needed in ["--test", "--strict", "DIFFERENCES", "EXIT", "EXAMPLES"] {
+    for needed in [
+        "--test",
+        "--strict",
+        "--json",
+        "apply",
+        "diff",
+        "DIFFERENCES",
+        "EXIT",
+        "EXAMPLES",
+    ] {
         assert!(
             words.iter().any(|w| w == needed),
             "man/rsipvsadm.8 does not mention {needed}"
@@ -271,6 +402,35 @@ fn bash_completes_options_and_their_values() {
     // An address is not completed from file names.
     assert_eq!(
         bash_offers(&["rsipvsadm", "-A", "-t", "Cargo"]),
+        sorted(&["Cargo"])
+    );
+}
+
+#[test]
+fn bash_completes_the_verbs_and_their_options() {
+    assert_eq!(bash_offers(&["rsipvsadm", "ap"]), sorted(&["apply"]));
+    assert_eq!(bash_offers(&["rsipvsadm", "di"]), sorted(&["diff"]));
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "apply", "--d"]),
+        sorted(&["--drain", "--dry-run"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "apply", "--"]),
+        sorted(&["--dry-run", "--scope", "--drain", "--help"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "diff", "--"]),
+        sorted(&["--scope", "--help"])
+    );
+    // ipvsadm's options are not the verbs'.
+    assert_eq!(bash_offers(&["rsipvsadm", "diff", "--js"]), sorted(&[]));
+    // A scope or a number of seconds is not completed from file names.
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "apply", "--scope", "Cargo"]),
+        sorted(&["Cargo"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "apply", "--drain", "Cargo"]),
         sorted(&["Cargo"])
     );
 }

@@ -1,10 +1,13 @@
 //! rsipvsadm's command line described as a [`clap::Command`], built from the option table
 //! ([`OPTIONS`], the same table the parser scans with), for one purpose:
-//! generating the shell completions in `completions/`. It never parses argv: ipvsadm's
-//! command line follows popt's rules (see [`super::args`]), which clap does not reproduce.
+//! generating the shell completions in `completions/`. It never parses ipvsadm's argv:
+//! that command line follows popt's rules (see [`super::args`]), which clap does not
+//! reproduce. The verbs `apply` and `diff` are added as subcommands from their own clap
+//! definitions ([`verbs`], the ones that parse them), so parser, `--help` and completions
+//! cannot disagree.
 //!
 //! `tests/docs.rs` checks that the committed completions equal [`completion`]'s output and
-//! that the manual documents every option of [`options`]; run
+//! that the manual documents every option of [`options`] and of [`verbs`]; run
 //! `RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs` to regenerate the completions
 //! after changing the table or the texts here.
 
@@ -14,6 +17,7 @@ use clap_complete::Shell;
 
 use super::args::popt::ArgKind;
 use super::args::table::{OPTIONS, Opt};
+use super::verbs::{apply_command, diff_command};
 use crate::model::names;
 
 /// The name the completions are generated for.
@@ -179,13 +183,35 @@ fn doc(opt: Opt) -> Doc {
     }
 }
 
-/// rsipvsadm's options as a clap command, for completions only (never for parsing).
+/// rsipvsadm's own verbs (`apply`, `diff`) as the clap commands that parse them.
+pub fn verbs() -> Vec<Command> {
+    vec![apply_command(), diff_command()]
+}
+
+/// A verb in the completion tree, as it parses, with one completion-only touch:
+/// disabling clap's help flag for ipvsadm's options (ipvsadm has its own `-h`) disables
+/// it in every subcommand too, so the `-h, --help` that clap gives the verb when it
+/// parses is put back by hand.
+fn verb_for_completion(verb: Command) -> Command {
+    verb.arg(
+        Arg::new("help")
+            .short('h')
+            .long("help")
+            .action(ArgAction::Help)
+            .help("Print help"),
+    )
+}
+
+/// rsipvsadm's options and verbs as a clap command, for completions only (the options are
+/// never parsed with it).
 pub fn command() -> Command {
     let mut cmd = Command::new(BIN_NAME)
         .bin_name(BIN_NAME)
         .about("Linux Virtual Server administration (ipvsadm compatible)")
         .disable_help_flag(true)
-        .disable_version_flag(true);
+        .disable_version_flag(true)
+        // `rsipvsadm help` is no verb: `-h` is ipvsadm's, `apply --help` clap's.
+        .disable_help_subcommand(true);
     for spec in OPTIONS {
         let short = spec.short.map(char::from);
         // A second row for the same long name (`--list`: `-L`, `-l`) adds its letter.
@@ -229,21 +255,42 @@ pub fn command() -> Command {
         };
         cmd = cmd.arg(arg);
     }
-    // `--set tcp tcpfin udp`: the three timeouts are positional arguments.
-    cmd.arg(
-        Arg::new("timeouts")
-            .value_name("timeout")
-            .help("the three timeouts of --set, in seconds (0: unchanged)")
-            .num_args(0..=3)
-            .value_hint(ValueHint::Other),
-    )
+    // The verbs, as the first argument. No positional argument is declared for the
+    // timeouts of `--set tcp tcpfin udp`: zsh's completion would then look for the verb
+    // in the second place (clap puts subcommands after the positional arguments), and
+    // the timeouts are numbers that nothing completes anyway.
+    cmd.subcommands(verbs().into_iter().map(verb_for_completion))
 }
 
 /// The completion script for `shell`, as committed in `completions/`.
 pub fn completion(shell: Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command(), BIN_NAME, &mut out);
-    String::from_utf8(out).expect("completion scripts are UTF-8")
+    let script = String::from_utf8(out).expect("completion scripts are UTF-8");
+    match shell {
+        Shell::Fish => fish_fixed(script),
+        _ => script,
+    }
+}
+
+/// The line of clap's fish script that gives up on a command line its `argparse` cannot
+/// read, and what it becomes.
+const FISH_GIVE_UP: &str =
+    "    argparse -s (__fish_rsipvsadm_global_optspecs) -- $cmd 2>/dev/null\n    or return\n";
+const FISH_NO_VERB_YET: &str =
+    "    argparse -s (__fish_rsipvsadm_global_optspecs) -- $cmd 2>/dev/null\n    or return 0\n";
+
+/// clap's fish script decides whether a verb was given with fish's `argparse`, which
+/// fails while an option still lacks its value (`rsipvsadm -A -t VIP -s <TAB>`); the
+/// script then completes nothing at all, not even the schedulers. `argparse -s` stops
+/// at the first word that is not an option, so it can only fail on ipvsadm's options,
+/// before any verb: such a command line has no verb yet.
+fn fish_fixed(script: String) -> String {
+    assert!(
+        script.contains(FISH_GIVE_UP),
+        "clap_complete's fish script changed: look again at spec::fish_fixed"
+    );
+    script.replace(FISH_GIVE_UP, FISH_NO_VERB_YET)
 }
 
 #[cfg(test)]
@@ -268,6 +315,20 @@ mod tests {
                 assert!(letters.contains(&letter), "-{letter} is missing");
             }
             assert_eq!(arg.get_action().takes_values(), option.value.is_some());
+        }
+    }
+
+    #[test]
+    fn the_verbs_are_subcommands() {
+        let cmd = command();
+        let names: Vec<&str> = cmd.get_subcommands().map(Command::get_name).collect();
+        assert_eq!(names, crate::cli::verbs::VERBS);
+        let apply = cmd.find_subcommand("apply").unwrap();
+        for long in ["dry-run", "scope", "drain"] {
+            assert!(
+                apply.get_arguments().any(|a| a.get_long() == Some(long)),
+                "apply --{long} is missing"
+            );
         }
     }
 }
