@@ -10,10 +10,12 @@
 //! `tests/data/state-v1.json` is a document printed from a fixed state; a test keeps the
 //! schema from changing by accident.
 
+use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde::de::IgnoredAny;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::model::names;
 use crate::model::{
@@ -32,9 +34,9 @@ const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
 // Printing
 
 #[derive(Serialize)]
-struct DocumentOut {
+struct DocumentOut<'a> {
     schema_version: u32,
-    services: Vec<ServiceOut>,
+    services: Each<'a, VirtualService, ServiceOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeouts: Option<TimeoutsOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,9 +141,23 @@ struct InfoOut {
 }
 
 #[derive(Serialize)]
-struct ConnectionsOut {
+struct ConnectionsOut<'a> {
     schema_version: u32,
-    connections: Vec<ConnectionOut>,
+    connections: Each<'a, Connection, ConnectionOut>,
+}
+
+/// A list converted and printed one element at a time: a large table is never held as a
+/// second copy.
+struct Each<'a, T, O>(&'a [T], fn(&T) -> O);
+
+impl<T, O: Serialize> Serialize for Each<'_, T, O> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&(self.1)(item))?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -288,56 +304,73 @@ fn daemon_out(d: &SyncDaemon) -> DaemonOut {
     }
 }
 
-fn to_text<T: Serialize>(doc: &T) -> String {
-    let mut text = serde_json::to_string_pretty(doc).expect("the document types serialize");
-    text.push('\n');
-    text
+/// Writes a document, indented, with a final newline.
+fn write_document<T: Serialize>(out: &mut dyn Write, doc: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc).map_err(io::Error::from)?;
+    out.write_all(b"\n")
 }
 
-/// The whole state as a document: services (in the order given, destinations in the
-/// kernel's order), then timeouts, daemons and info when they were read.
+/// Writes the whole state as a document: services (in the order given, destinations in
+/// the kernel's order), then timeouts, daemons and info when they were read.
+pub fn write_state(out: &mut dyn Write, state: &State) -> io::Result<()> {
+    write_document(
+        out,
+        &DocumentOut {
+            schema_version: SCHEMA_VERSION,
+            services: Each(&state.services, service_out),
+            timeouts: state.timeouts.map(|t| TimeoutsOut {
+                tcp: t.tcp,
+                tcp_fin: t.tcp_fin,
+                udp: t.udp,
+            }),
+            daemons: state
+                .daemons
+                .as_ref()
+                .map(|daemons| daemons.iter().map(daemon_out).collect()),
+            info: state.info.map(|i| InfoOut {
+                version: i.version_string(),
+                conn_tab_size: i.conn_tab_size,
+            }),
+        },
+    )
+}
+
+/// [`write_state`] into a string.
 pub fn state_document(state: &State) -> String {
-    to_text(&DocumentOut {
-        schema_version: SCHEMA_VERSION,
-        services: state.services.iter().map(service_out).collect(),
-        timeouts: state.timeouts.map(|t| TimeoutsOut {
-            tcp: t.tcp,
-            tcp_fin: t.tcp_fin,
-            udp: t.udp,
-        }),
-        daemons: state
-            .daemons
-            .as_ref()
-            .map(|daemons| daemons.iter().map(daemon_out).collect()),
-        info: state.info.map(|i| InfoOut {
-            version: i.version_string(),
-            conn_tab_size: i.conn_tab_size,
-        }),
-    })
+    let mut out = Vec::new();
+    write_state(&mut out, state).expect("writing to memory");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
-/// The connection table as a document.
-pub fn connections_document(connections: &[Connection]) -> String {
-    let endpoint = |(addr, port): (IpAddr, u16)| EndpointOut {
+fn endpoint_out((addr, port): (IpAddr, u16)) -> EndpointOut {
+    EndpointOut {
         address: addr.to_string(),
         port,
-    };
-    to_text(&ConnectionsOut {
-        schema_version: SCHEMA_VERSION,
-        connections: connections
-            .iter()
-            .map(|c| ConnectionOut {
-                protocol: c.protocol.to_lowercase(),
-                client: endpoint(c.client),
-                virtual_address: endpoint(c.virtual_address),
-                destination: endpoint(c.destination),
-                state: c.state.clone(),
-                expires: c.expires,
-                pe: c.pe.as_ref().map(|(name, _)| name.clone()),
-                pe_data: c.pe.as_ref().map(|(_, data)| data.clone()),
-            })
-            .collect(),
-    })
+    }
+}
+
+fn connection_out(c: &Connection) -> ConnectionOut {
+    ConnectionOut {
+        protocol: c.protocol.to_lowercase(),
+        client: endpoint_out(c.client),
+        virtual_address: endpoint_out(c.virtual_address),
+        destination: endpoint_out(c.destination),
+        state: c.state.clone(),
+        expires: c.expires,
+        pe: c.pe.as_ref().map(|(name, _)| name.clone()),
+        pe_data: c.pe.as_ref().map(|(_, data)| data.clone()),
+    }
+}
+
+/// Writes the connection table as a document.
+pub fn write_connections(out: &mut dyn Write, connections: &[Connection]) -> io::Result<()> {
+    write_document(
+        out,
+        &ConnectionsOut {
+            schema_version: SCHEMA_VERSION,
+            connections: Each(connections, connection_out),
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -375,7 +408,7 @@ impl std::fmt::Display for Problem {
 #[serde(deny_unknown_fields)]
 struct DocumentIn {
     schema_version: u32,
-    #[serde(default)]
+    // Required: a document that says nothing of services must not empty the table.
     services: Vec<ServiceIn>,
     // Described, not configured by apply: accepted and ignored.
     #[serde(default)]
@@ -894,6 +927,11 @@ fn dest_in(
                     "an ipip tunnel has no checksum option".into(),
                     "leave the checksum out",
                 ),
+                TunnelType::Gre if d.tun_flags.0 == TunnelFlags::REMCSUM => fail(
+                    "tunnel.checksum",
+                    "a gre tunnel has no remote checksum offload".into(),
+                    "write \"nocsum\" or \"csum\"",
+                ),
                 _ => {}
             }
         }
@@ -1092,8 +1130,12 @@ mod tests {
             ["the document: missing field `schema_version`"]
         );
         assert_eq!(
-            problems(r#"{"schema_version": 2}"#),
+            problems(r#"{"schema_version": 2, "services": []}"#),
             ["schema_version: schema version 2 is not known"]
+        );
+        assert_eq!(
+            problems(r#"{"schema_version": 1}"#),
+            ["the document: missing field `services`"]
         );
         let syntax = read_services("{\"schema_version\": 1,\n  \"services\": [,]}").unwrap_err();
         assert!(syntax[0].fix.contains("line 2"), "{syntax:?}");

@@ -241,42 +241,44 @@ impl Session {
     }
 
     /// `-L --json` (rsipvsadm's own): the whole state, one service, or the connections.
+    /// A failed write is ignored, as for every listing (see `cli::console`).
     fn list_json(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {
-        let document = if opts.connection {
-            match procfs::read_connections() {
-                Ok(connections) => json::connections_document(&connections),
+        if opts.connection {
+            return match procfs::read_connections() {
+                Ok(connections) => {
+                    let _ = json::write_connections(out, &connections);
+                    0
+                }
                 Err(e) => {
                     errln!("cannot read /proc/net/ip_vs_conn: {e}");
-                    return EXIT_LIST;
+                    EXIT_LIST
                 }
-            }
-        } else if let Some(key) = opts.service {
+            };
+        }
+        let state = if let Some(key) = opts.service {
             self.last_op = Operation::GetService;
-            match self.ipvs.virtual_service(&key) {
-                Ok(vs) => json::state_document(&State {
-                    services: vec![vs],
-                    ..State::default()
-                }),
-                Err(error) => return self.list_failure(out, &error),
-            }
+            self.ipvs.virtual_service(&key).map(|vs| State {
+                services: vec![vs],
+                ..State::default()
+            })
         } else {
             self.last_op = Operation::GetDests;
-            let state = self.ipvs.state().map(|mut state| {
+            self.ipvs.state().map(|mut state| {
                 if !opts.nosort {
                     // Services as listings sort them; destinations stay in the kernel's
                     // order, the one sh, dh and mh hash over (and apply reproduces).
                     output::sort_services(&mut state.services);
                 }
                 state
-            });
-            match state {
-                Ok(state) => json::state_document(&state),
-                Err(error) => return self.list_failure(out, &error),
-            }
+            })
         };
-        // A failed write is ignored, as for every listing (see cli::console).
-        let _ = out.write_all(document.as_bytes());
-        0
+        match state {
+            Ok(state) => {
+                let _ = json::write_state(out, &state);
+                0
+            }
+            Err(error) => self.list_failure(out, &error),
+        }
     }
 
     fn list_connections(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {

@@ -66,14 +66,21 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// The steps before the deletes, and the deletes.
-    pub fn split_deletes(&self) -> (&[Step], &[Step]) {
-        let at = self
-            .steps
-            .iter()
-            .position(|s| s.phase == Phase::Deletes)
-            .unwrap_or(self.steps.len());
-        self.steps.split_at(at)
+    /// The steps in the order they run: the changes that add and edit, the weight-0 edits
+    /// of `--drain`, and the deletes.
+    pub fn stages(&self) -> [&[Step]; 3] {
+        let start = |phase| {
+            self.steps
+                .iter()
+                .position(|s| s.phase >= phase)
+                .unwrap_or(self.steps.len())
+        };
+        let (drain, deletes) = (start(Phase::Drain), start(Phase::Deletes));
+        [
+            &self.steps[..drain],
+            &self.steps[drain..deletes],
+            &self.steps[deletes..],
+        ]
     }
 
     /// The destinations the drain phase sets to weight 0, with their service.

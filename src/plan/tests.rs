@@ -190,8 +190,8 @@ fn draining_sets_weight_zero_before_any_delete() {
             (gone, dest("10.0.0.7", 0).key())
         ]
     );
-    let (before, deletes) = p.split_deletes();
-    assert_eq!((before.len(), deletes.len()), (2, 2));
+    let [changes, drain, deletes] = p.stages();
+    assert_eq!((changes.len(), drain.len(), deletes.len()), (0, 2, 2));
 }
 
 #[test]

@@ -225,17 +225,26 @@ fn both(lab: &Lab) -> String {
     )
 }
 
+/// A second service, which FILE keeps as it is.
+fn bystander(lab: &Lab) -> String {
+    let vip = format!("10.{}.100.1:81", lab.net);
+    format!("-A -t {vip} -s rr\n-a -t {vip} -r {} -m\n", lab.rip(3))
+}
+
+/// Also: while apply waits, another program deletes a service FILE wants; apply's check
+/// after applying finds it missing, says so and exits 1.
 #[test]
 fn traffic_apply_drain_deletes_a_server_once_its_connection_closed() {
     let _serial = serial();
     let lab = Lab::new("drain2", 81, Forwarding::Nat);
+    let start = both(&lab) + &bystander(&lab);
     ok(
-        in_director(&lab, &rsipvsadm_bin(), &["apply", "-"], &both(&lab)),
+        in_director(&lab, &rsipvsadm_bin(), &["apply", "-"], &start),
         "apply",
     );
     let (stream, busy) = open_connection(&lab);
     let other = 3 - busy;
-    let rules = only(&lab, other);
+    let rules = only(&lab, other) + &bystander(&lab);
     let started = Instant::now();
     let applying = {
         let (ns, rules) = (lab.director.clone(), rules.clone());
@@ -264,10 +273,11 @@ fn traffic_apply_drain_deletes_a_server_once_its_connection_closed() {
         Some((0, 1)),
         "deleted while its connection was open"
     );
+    let bystander_vip = format!("10.{}.100.1:81", lab.net);
+    lab.ipvsadm(&["-D", "-t", &bystander_vip]);
     let held = started.elapsed();
     drop(stream);
     let out = applying.join().expect("apply thread");
-    assert_eq!(out.exit, Exit::Code(0), "{}", out.stderr_lossy());
     assert!(started.elapsed() >= held);
     let stderr = out.stderr_lossy();
     assert!(
@@ -277,6 +287,16 @@ fn traffic_apply_drain_deletes_a_server_once_its_connection_closed() {
     assert!(stderr.contains("no active connection left"), "{stderr}");
     assert_eq!(dest_state(&lab, &busy_rip), None, "deleted after the close");
     assert!(dest_state(&lab, &lab.rip(other)).is_some());
+    // The deletion by hand is found and reported as what is left to do.
+    assert_eq!(out.exit, Exit::Code(1), "{stderr}");
+    assert!(
+        stderr.contains("the table still differs from FILE"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("  -A -t {bystander_vip} -s rr")),
+        "{stderr}"
+    );
 }
 
 #[test]

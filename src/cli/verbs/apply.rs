@@ -2,7 +2,7 @@
 //! runs it (adds and edits in one batch, deletes in a second one only if every add and
 //! edit was taken), drains if asked, and reads the table again to verify.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
@@ -13,9 +13,13 @@ use crate::cli::console::{self, errln};
 use crate::cli::errors::{Operation, kernel_message};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
-use crate::model::{DestKey, Request, ServiceKey, VirtualService};
+use crate::model::{
+    AddressFamily, DestKey, Destination, FwdMethod, Netmask, RealServer, Request, Service,
+    ServiceFlags, ServiceKey, VirtualService,
+};
 use crate::output::plan::rule_line;
 use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
+use crate::procfs::{self, ProcKey};
 
 /// Exit statuses: as diff(1) for `diff`; for `apply`, 1 when the table could not be made
 /// equal to FILE.
@@ -25,7 +29,8 @@ pub const EXIT_TROUBLE: i32 = 2;
 
 /// What the command line asked for.
 pub struct Options {
-    pub verb: &'static str,
+    /// The name messages start with: `rsipvsadm apply`, `ipvsadm diff`, ...
+    pub name: String,
     pub file: String,
     pub scope: Scope,
     pub dry_run: bool,
@@ -35,7 +40,7 @@ pub struct Options {
 
 /// Runs `apply` or `diff`; returns the exit status.
 pub fn run(opts: &Options) -> i32 {
-    let say = |text: &str| errln!("rsipvsadm {}: {text}", opts.verb);
+    let say = |text: &str| errln!("{}: {text}", opts.name);
     let input = match read_file(&opts.file) {
         Ok(input) => input,
         Err(e) => {
@@ -74,6 +79,17 @@ pub fn run(opts: &Options) -> i32 {
             return EXIT_TROUBLE;
         }
     };
+    let desired = desired.and_then(|d| {
+        if d.is_empty() && !desired::is_json(&input) {
+            // An empty stdin from a broken pipeline must not empty the table.
+            return Err(vec![problem(
+                "FILE",
+                "has no -A rule: applying it would delete every service in scope",
+                "to delete them on purpose, apply {\"schema_version\": 1, \"services\": []}",
+            )]);
+        }
+        Ok(d)
+    });
     let desired = match desired.and_then(|d| checked(d, &current, &opts.scope)) {
         Ok(desired) => desired,
         Err(problems) => {
@@ -98,13 +114,16 @@ pub fn run(opts: &Options) -> i32 {
     }
     let mut run = Runner {
         ipvs: &mut ipvs,
-        verb: opts.verb,
+        name: &opts.name,
         refused: 0,
     };
-    let (changes, deletes) = plan.split_deletes();
+    let [changes, drain, deletes] = plan.stages();
     run.batch(changes);
+    if run.refused == 0 {
+        run.batch(drain);
+    }
     if run.refused > 0 {
-        say("not everything wanted is in place, so nothing was deleted");
+        say("not everything wanted is in place, so nothing was drained or deleted");
     } else {
         if let Some(limit) = opts.drain {
             run.drain(&plan, limit);
@@ -112,7 +131,7 @@ pub fn run(opts: &Options) -> i32 {
         run.batch(deletes);
     }
     let refused = run.refused;
-    match verify(&mut ipvs, &desired, &opts.scope) {
+    match verify(&mut ipvs, &desired, &opts.scope, &current, &plan) {
         Ok(rest) if rest.is_empty() && refused == 0 => EXIT_SAME,
         Ok(rest) if rest.is_empty() => EXIT_DIFFERENT,
         Ok(rest) => {
@@ -208,7 +227,7 @@ fn print_plan(plan: &Plan) {
 /// Runs steps against the kernel, reporting refusals.
 struct Runner<'a> {
     ipvs: &'a mut Ipvs,
-    verb: &'static str,
+    name: &'a str,
     refused: usize,
 }
 
@@ -239,7 +258,7 @@ impl Runner<'_> {
             }
             Err(e) => {
                 self.refused += steps.len();
-                errln!("rsipvsadm {}: {e}", self.verb);
+                errln!("{}: {e}", self.name);
             }
         }
     }
@@ -247,8 +266,8 @@ impl Runner<'_> {
     fn report_refusal(&self, step: &Step, errno: Errno) {
         let op = operation(&step.request);
         let mut text = format!(
-            "rsipvsadm {}: {}: the kernel refused `{}`: {}",
-            self.verb,
+            "{}: {}: the kernel refused `{}`: {}",
+            self.name,
             step.origin,
             rule_line(&step.request),
             kernel_message(op, errno)
@@ -286,23 +305,23 @@ impl Runner<'_> {
             let servers = count(draining.len() as u64, "real server");
             if active == 0 {
                 errln!(
-                    "rsipvsadm {}: drained {servers}: no active connection left",
-                    self.verb
+                    "{}: drained {servers}: no active connection left",
+                    self.name
                 );
                 return;
             }
             let connections = count(active, "active connection");
             if left.is_zero() {
                 errln!(
-                    "rsipvsadm {}: {connections} left after {} s: deleting anyway",
-                    self.verb,
+                    "{}: {connections} left after {} s: deleting anyway",
+                    self.name,
                     limit.as_secs()
                 );
                 return;
             }
             errln!(
-                "rsipvsadm {}: draining {servers}: {connections}, up to {} s more",
-                self.verb,
+                "{}: draining {servers}: {connections}, up to {} s more",
+                self.name,
                 left.as_secs()
             );
             std::thread::sleep(left.min(Duration::from_secs(1)));
@@ -360,9 +379,168 @@ fn hint(request: &Request, errno: Errno) -> Option<String> {
 }
 
 /// What is left to do after applying (empty: the table equals FILE).
-fn verify(ipvs: &mut Ipvs, desired: &[DesiredService], scope: &Scope) -> Result<Plan, Error> {
-    let current = ipvs.table()?;
+///
+/// The table is read again as cheaply as it can still be told apart from FILE. When few
+/// services were changed, those are read again exactly (GET_SERVICE and GET_DEST) and the
+/// others are taken as read before applying. When many were, every service's
+/// the whole table comes from one read of /proc/net/ip_vs (schedulers; addresses, ports,
+/// methods, weights and order of destinations: several times faster than a destination
+/// dump per service), except for the services FILE gives settings /proc does not show
+/// (see [`beyond_proc`]), which are read over netlink. Either way, a service that still
+/// seems to differ is read again exactly before anything is reported. What is missed: a
+/// setting /proc does not show, changed meanwhile by another program on a service that
+/// FILE leaves at its default.
+fn verify(
+    ipvs: &mut Ipvs,
+    desired: &[DesiredService],
+    scope: &Scope,
+    before: &[VirtualService],
+    done: &Plan,
+) -> Result<Plan, Error> {
+    let touched: HashSet<ServiceKey> = done
+        .steps
+        .iter()
+        .filter_map(|s| step_service(&s.request))
+        .collect();
+    let services = before.len().max(desired.len());
+    let mut current = if touched.len() * 8 < services {
+        let mut current: Vec<VirtualService> = before
+            .iter()
+            .filter(|vs| !touched.contains(&vs.service.key))
+            .cloned()
+            .collect();
+        read_exactly(ipvs, &touched, &mut current)?;
+        current
+    } else {
+        snapshot(ipvs, desired)?
+    };
+    let rest = plan::plan(desired, &current, scope, false);
+    if rest.is_empty() {
+        return Ok(rest);
+    }
+    let differing: HashSet<ServiceKey> = rest
+        .steps
+        .iter()
+        .filter_map(|s| step_service(&s.request))
+        .collect();
+    current.retain(|vs| !differing.contains(&vs.service.key));
+    read_exactly(ipvs, &differing, &mut current)?;
     Ok(plan::plan(desired, &current, scope, false))
+}
+
+/// The service a plan step is about (plans hold nothing else).
+fn step_service(request: &Request) -> Option<ServiceKey> {
+    match request {
+        Request::AddService(svc) | Request::EditService(svc) => Some(svc.key),
+        Request::DelService(key)
+        | Request::AddDest(key, _)
+        | Request::EditDest(key, _)
+        | Request::DelDest(key, _) => Some(*key),
+        _ => None,
+    }
+}
+
+/// Reads `keys` over netlink, one GET_SERVICE and one GET_DEST each, into `current`
+/// (a service that is not there is left out).
+fn read_exactly(
+    ipvs: &mut Ipvs,
+    keys: &HashSet<ServiceKey>,
+    current: &mut Vec<VirtualService>,
+) -> Result<(), Error> {
+    for key in keys {
+        match ipvs.virtual_service(key) {
+            Ok(vs) => current.push(vs),
+            Err(e) if e.errno() == Some(Errno::ESRCH) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The whole table from one read of /proc/net/ip_vs, completed over netlink for the
+/// services FILE gives settings /proc does not show (see [`verify`]).
+fn snapshot(ipvs: &mut Ipvs, desired: &[DesiredService]) -> Result<Vec<VirtualService>, Error> {
+    let Ok(proc_table) = procfs::read_table() else {
+        return ipvs.table();
+    };
+    let wanted: HashMap<ServiceKey, &VirtualService> =
+        desired.iter().map(|d| (d.vs.service.key, &d.vs)).collect();
+    let mut exact = HashSet::new();
+    let mut seen = HashSet::new();
+    let mut current = Vec::with_capacity(proc_table.len());
+    for ps in &proc_table {
+        let key = match ps.key {
+            ProcKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            },
+            // /proc does not say a fwmark service's family: FILE's, if FILE has a service
+            // with that mark in one family only; else netlink says.
+            ProcKey::Fwmark(mark) => {
+                let both = [AddressFamily::Inet, AddressFamily::Inet6]
+                    .map(|af| ServiceKey::fwmark(af, mark));
+                match both.map(|k| wanted.contains_key(&k)) {
+                    [true, true] => {
+                        exact.extend(both);
+                        continue;
+                    }
+                    [false, true] => both[1],
+                    _ => both[0],
+                }
+            }
+        };
+        // A repeat (6.1 resumes its table walk by position) adds nothing.
+        if !seen.insert(key) {
+            continue;
+        }
+        if wanted.get(&key).is_some_and(|vs| beyond_proc(vs)) {
+            exact.insert(key);
+            continue;
+        }
+        let mut service = Service::new(key, ps.scheduler.clone());
+        if ps.one_packet {
+            service.flags.0 |= ServiceFlags::ONEPACKET;
+        }
+        if ps.persistent {
+            // Not what FILE says of this service (it would be read exactly): a difference.
+            service.flags.0 |= ServiceFlags::PERSISTENT;
+        }
+        let dests = ps
+            .dests
+            .iter()
+            .map(|pd| RealServer::new(Destination::new(pd.addr, pd.port, pd.fwd).weight(pd.weight)))
+            .collect();
+        current.push(VirtualService {
+            service,
+            observed: Default::default(),
+            dests,
+        });
+    }
+    read_exactly(ipvs, &exact, &mut current)?;
+    Ok(current)
+}
+
+/// Whether a desired service has settings /proc/net/ip_vs does not show: an engine,
+/// scheduler flags, persistence (shown in jiffies), one-packet on IPv6, a netmask,
+/// thresholds or tunnels on its destinations.
+fn beyond_proc(vs: &VirtualService) -> bool {
+    let svc = &vs.service;
+    let own_flags = svc.flags.0 & !ServiceFlags::ONEPACKET != 0;
+    let ipv6_ops =
+        svc.flags.contains(ServiceFlags::ONEPACKET) && svc.key.af() == AddressFamily::Inet6;
+    let dest_settings = vs.dests.iter().any(|rs| {
+        rs.dest.fwd == FwdMethod::Tunnel || rs.dest.u_threshold != 0 || rs.dest.l_threshold != 0
+    });
+    svc.pe_name.is_some()
+        || own_flags
+        || ipv6_ops
+        || svc.netmask != Netmask::host(svc.key.af())
+        || dest_settings
 }
 
 #[cfg(test)]

@@ -10,9 +10,14 @@ use crate::json;
 use crate::model::{RealServer, ServiceKey, VirtualService};
 use crate::plan::{DesiredService, Problem};
 
-/// Reads FILE's contents: JSON when it starts with `{`, else rules.
+/// Whether FILE's contents are a JSON document (they start with `{`).
+pub fn is_json(input: &[u8]) -> bool {
+    input.trim_ascii_start().first() == Some(&b'{')
+}
+
+/// Reads FILE's contents: JSON or rules.
 pub fn read(input: &[u8]) -> Result<Vec<DesiredService>, Vec<Problem>> {
-    if input.trim_ascii_start().first() == Some(&b'{') {
+    if is_json(input) {
         read_json(input)
     } else {
         read_rules(input)

@@ -41,6 +41,7 @@ fn scope_arg() -> Arg {
         .value_name("SCOPE")
         .action(ArgAction::Append)
         .value_parser(ValueParser::new(|s: &str| s.parse::<ScopeItem>()))
+        .value_hint(ValueHint::Other)
         .help(SCOPE_HELP)
 }
 
@@ -50,12 +51,13 @@ pub fn apply_command() -> Command {
         .about("Make the live table equal to FILE, without flushing it")
         .long_about(
             "Make the live IPVS table equal to FILE without flushing it: read the table, \
-             compute the smallest plan, print it as ipvsadm rule lines, run it in one batch \
-             (new services, destinations, edits, then deletes) and read the table again to \
-             verify. What did not change is not touched: its connections and counters \
-             survive. A bad FILE changes nothing. Exit status: 0 when the table equals \
-             FILE, 1 when a change was refused or the table still differs, 2 when FILE or \
-             the command line is bad.",
+             compute the smallest plan, print it as ipvsadm rule lines, run its new \
+             services, destinations and edits in one batch and, only if the kernel took \
+             them all, its deletes in a second one (draining first with --drain), then \
+             read the table again to verify. What did not change is not touched: its \
+             connections and counters survive. A bad FILE changes nothing. Exit status: \
+             0 when the table equals FILE, 1 when a change was refused or the table still \
+             differs, 2 when FILE or the command line is bad or IPVS cannot be reached.",
         )
         .arg(
             Arg::new("dry-run")
@@ -69,6 +71,7 @@ pub fn apply_command() -> Command {
                 .long("drain")
                 .value_name("SECONDS")
                 .value_parser(clap::value_parser!(u64))
+                .value_hint(ValueHint::Other)
                 .help(
                     "Set each real server that goes away to weight 0 first, wait until its \
                      active connections end or SECONDS pass, then delete it",
@@ -106,13 +109,13 @@ pub fn run(bin_name: &str, argv: &[OsString]) -> i32 {
             return e.exit_code();
         }
     };
-    apply::run(&options(&verb, &matches))
+    apply::run(&options(bin_name, &verb, &matches))
 }
 
-fn options(verb: &str, matches: &ArgMatches) -> apply::Options {
+fn options(bin_name: &str, verb: &str, matches: &ArgMatches) -> apply::Options {
     let apply = verb == "apply";
     apply::Options {
-        verb: if apply { "apply" } else { "diff" },
+        name: format!("{bin_name} {verb}"),
         file: matches
             .get_one::<String>("file")
             .cloned()
@@ -146,7 +149,7 @@ mod tests {
         };
         command
             .try_get_matches_from(args)
-            .map(|m| options(args[0], &m))
+            .map(|m| options("rsipvsadm", args[0], &m))
     }
 
     #[test]
