@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod apply;
 mod batch;
 mod config;
 mod dests;
