@@ -196,8 +196,11 @@ impl Ipvs {
     /// own (nothing is rolled back); the outcome of each is returned in order (EMSGSIZE
     /// for one netlink cannot carry, which is not sent). The outer error means the
     /// outcome of some requests is unknown.
-    pub fn apply_batch(&mut self, requests: &[Request]) -> Result<Vec<Result<(), Errno>>> {
-        let msgs: Vec<_> = requests.iter().map(Request::to_message).collect();
+    pub fn apply_batch<'a>(
+        &mut self,
+        requests: impl IntoIterator<Item = &'a Request>,
+    ) -> Result<Vec<Result<(), Errno>>> {
+        let msgs: Vec<_> = requests.into_iter().map(Request::to_message).collect();
         let outcomes = self.sock.batch(self.family, &msgs)?;
         Ok(outcomes
             .into_iter()

@@ -489,9 +489,9 @@ struct TunnelIn {
 }
 
 /// Reads a document into the services it describes (configuration only, in document
-/// order, destinations in document order), with the JSON path of each for messages.
-/// Every problem found is returned, not just the first.
-pub fn read_services(text: &str) -> Result<Vec<(VirtualService, String)>, Vec<Problem>> {
+/// order, destinations in document order: `services[i]` is the i-th). Every problem
+/// found is returned, not just the first.
+pub fn read_services(text: &str) -> Result<Vec<VirtualService>, Vec<Problem>> {
     let de = &mut serde_json::Deserializer::from_str(text);
     let doc: DocumentIn = serde_path_to_error::deserialize(de).map_err(|e| {
         let at = match e.path().to_string().as_str() {
@@ -525,7 +525,7 @@ pub fn read_services(text: &str) -> Result<Vec<(VirtualService, String)>, Vec<Pr
     for (i, svc) in doc.services.iter().enumerate() {
         let at = format!("services[{i}]");
         if let Some(vs) = service_in(svc, &at, &mut problems) {
-            services.push((vs, at));
+            services.push(vs);
         }
     }
     if problems.is_empty() {
@@ -1043,8 +1043,7 @@ mod tests {
     fn a_printed_document_reads_back_as_its_configuration() {
         let state = sample_state();
         let read = read_services(&state_document(&state)).unwrap();
-        let services: Vec<_> = read.into_iter().map(|(vs, _)| vs).collect();
-        assert_eq!(services, configuration(&state.services));
+        assert_eq!(read, configuration(&state.services));
     }
 
     #[test]
@@ -1055,7 +1054,7 @@ mod tests {
             {"fwmark": 7, "persistent": true}
         ]}"#;
         let read = read_services(doc).unwrap();
-        let web = &read[0].0;
+        let web = &read[0];
         assert_eq!(
             web.service,
             Service::new(ServiceKey::tcp(ip("10.0.0.1"), 80), "wlc")
@@ -1065,10 +1064,9 @@ mod tests {
             Destination::new(ip("10.0.0.2"), 80, FwdMethod::Route)
         );
         assert_eq!(
-            read[1].0.service,
+            read[1].service,
             Service::new(ServiceKey::fwmark(AddressFamily::Inet, 7), "wlc").persistent(360)
         );
-        assert_eq!(read[1].1, "services[1]");
     }
 
     fn problems(doc: &str) -> Vec<String> {

@@ -62,30 +62,49 @@ fn c_string(text: &[u8]) -> CString {
     CString::new(&text[..end]).unwrap_or_default()
 }
 
+/// Calls `f` with the text as a C string (cut at the first NUL), on the stack when it is
+/// as short as addresses are: rule files parse an address or two per line.
+fn with_c_str<T>(text: &[u8], f: impl FnOnce(*const c_char) -> T) -> T {
+    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+    let mut short = [0u8; 64];
+    if end < short.len() {
+        short[..end].copy_from_slice(&text[..end]);
+        f(short.as_ptr().cast())
+    } else {
+        f(c_string(text).as_ptr())
+    }
+}
+
 /// `inet_aton`: dotted forms with 1 to 4 parts, each decimal, octal or hex.
 pub fn parse_inet_aton(text: &[u8]) -> Option<Ipv4Addr> {
-    let text = c_string(text);
     let mut addr = libc::in_addr { s_addr: 0 };
     // SAFETY: a valid NUL-terminated string and a valid out pointer.
-    let ok = unsafe { inet_aton(text.as_ptr(), &mut addr) };
+    let ok = with_c_str(text, |text| unsafe { inet_aton(text, &mut addr) });
     (ok != 0).then(|| Ipv4Addr::from(u32::from_be(addr.s_addr)))
 }
 
 /// `inet_pton(AF_INET, ...)`: strict dotted quad.
 pub fn parse_inet_pton4(text: &[u8]) -> Option<Ipv4Addr> {
-    let text = c_string(text);
     let mut octets = [0u8; 4];
     // SAFETY: a valid C string and a 4-byte destination, as AF_INET requires.
-    let ok = unsafe { inet_pton(libc::AF_INET, text.as_ptr(), octets.as_mut_ptr().cast()) };
+    let ok = with_c_str(text, |text| unsafe {
+        inet_pton(libc::AF_INET, text, octets.as_mut_ptr().cast())
+    });
     (ok > 0).then(|| Ipv4Addr::from(octets))
 }
 
 /// `inet_pton(AF_INET6, ...)`.
 pub fn parse_inet_pton6(text: &[u8]) -> Option<Ipv6Addr> {
-    let text = c_string(text);
+    // Every IPv6 text has a colon before any NUL: most IPv4 rules need no call.
+    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+    if !text[..end].contains(&b':') {
+        return None;
+    }
     let mut octets = [0u8; 16];
     // SAFETY: a valid C string and a 16-byte destination, as AF_INET6 requires.
-    let ok = unsafe { inet_pton(libc::AF_INET6, text.as_ptr(), octets.as_mut_ptr().cast()) };
+    let ok = with_c_str(text, |text| unsafe {
+        inet_pton(libc::AF_INET6, text, octets.as_mut_ptr().cast())
+    });
     (ok > 0).then(|| Ipv6Addr::from(octets))
 }
 

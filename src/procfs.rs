@@ -62,8 +62,14 @@ pub fn read_table() -> io::Result<Vec<ProcService>> {
 pub fn parse_table(text: &str) -> Option<Vec<ProcService>> {
     let mut services: Vec<ProcService> = Vec::new();
     for line in text.lines().skip(3) {
-        let f: Vec<&str> = line.split_ascii_whitespace().collect();
-        match f.as_slice() {
+        // At most the eight fields any line has, without allocating.
+        let mut fields = [""; 8];
+        let mut count = 0;
+        for (slot, field) in fields.iter_mut().zip(line.split_ascii_whitespace()) {
+            *slot = field;
+            count += 1;
+        }
+        match &fields[..count] {
             ["->", addr_port, fwd, weight, active, ..] => {
                 let (addr, port) = endpoint(addr_port)?;
                 services.last_mut()?.dests.push(ProcDest {

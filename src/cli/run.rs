@@ -410,7 +410,7 @@ impl Session {
         let mut status = 0;
         let mut queued = Queued::default();
         for line in lines {
-            let command = match self.parse_line(&line).map(Step::of) {
+            let command = match self.parse_line(line).map(Step::of) {
                 Ok(Step::Change(op, request)) => {
                     queued.push(op, request, None);
                     continue;
@@ -438,10 +438,10 @@ impl Session {
         self.apply_queued(&mut queued, status).0
     }
 
-    fn parse_line(&self, line: &RuleLine) -> Result<Command, ParseError> {
+    fn parse_line(&self, line: RuleLine) -> Result<Command, ParseError> {
         let mut argv = Vec::with_capacity(line.words.len() + 1);
         argv.push(self.argv0.clone());
-        argv.extend(line.words.iter().cloned());
+        argv.extend(line.words);
         args::parse_rule(&argv)
     }
 
@@ -455,18 +455,19 @@ impl Session {
         let mut commands = Vec::new();
         let mut bad = 0;
         for line in lines.filter(|line| !line.is_comment()) {
-            let problem = match self.parse_line(&line) {
+            let number = line.number;
+            let problem = match self.parse_line(line) {
                 Ok(Command::Help | Command::Version | Command::Restore(_)) => {
                     b"-h, -v and -R have no place in rules".to_vec()
                 }
                 Ok(command) => {
-                    commands.push((line.number, command));
+                    commands.push((number, command));
                     continue;
                 }
                 Err(error) => error.one_line(),
             };
             bad += 1;
-            let prefix = format!("line {}: ", line.number);
+            let prefix = format!("line {number}: ");
             console::stderr_bytes(&[prefix.as_bytes(), &problem, b"\n"].concat());
         }
         if bad == 0 { Ok(commands) } else { Err(()) }

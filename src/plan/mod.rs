@@ -2,11 +2,11 @@
 //! scope to the smallest ordered list of changes that makes the live table equal the
 //! desired one. No kernel in here; `cli::verbs` reads the table, runs the plan, verifies.
 //!
-//! Order, so that nothing wanted is ever missing: new services; then, service by service,
-//! destinations added, moved and edited; then services edited; then (after draining, if
-//! asked) destinations and services no longer wanted deleted. A change of a key field
-//! (protocol, address, port, fwmark, family) is a delete and an add; anything else an edit.
-//! What did not change is not touched.
+//! Order, so that nothing wanted is ever missing: new services, each with its
+//! destinations; then, service by service, destinations added, moved and edited; then
+//! services edited; then (after draining, if asked) destinations and services no longer
+//! wanted deleted. A change of a key field (protocol, address, port, fwmark, family) is a
+//! delete and an add; anything else an edit. What did not change is not touched.
 //!
 //! Destination order: the kernel keeps a service's destinations in a list (newest first)
 //! that the `sh`, `dh` and `mh` schedulers hash over, so two directors must hold them in
@@ -22,23 +22,56 @@ pub mod scope;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::names::ORDER_HASHING_SCHEDULERS;
-use crate::model::{DestKey, Destination, FwdMethod, Request, ServiceKey, VirtualService};
+use crate::model::{
+    DestKey, Destination, FwdMethod, RealServer, Request, ServiceKey, VirtualService,
+};
 pub use scope::{Scope, ScopeError, ScopeItem};
 
-/// A desired service with where it and each of its destinations were written (`line 3`,
-/// `services[0].destinations[1]`), for messages.
+/// Where something a plan is about comes from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A line of a rule file.
+    Line(usize),
+    /// A service of a JSON document, or one of its destinations.
+    Json { service: usize, dest: Option<usize> },
+    /// A live service, or one of its destinations, that FILE leaves out.
+    Live(ServiceKey, Option<DestKey>),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Line(n) => write!(f, "line {n}"),
+            Origin::Json {
+                service,
+                dest: None,
+            } => write!(f, "services[{service}]"),
+            Origin::Json {
+                service,
+                dest: Some(dest),
+            } => write!(f, "services[{service}].destinations[{dest}]"),
+            Origin::Live(key, None) => write!(f, "live {}", describe(key)),
+            Origin::Live(key, Some(dest)) => write!(f, "live {}", describe_dest(key, dest)),
+        }
+    }
+}
+
+/// A desired service with where it and each of its destinations were written, for
+/// messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredService {
     pub vs: VirtualService,
-    pub origin: String,
+    pub origin: Origin,
     /// One per destination of `vs`, in order.
-    pub dest_origins: Vec<String>,
+    pub dest_origins: Vec<Origin>,
 }
 
 /// When a step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// New services, each followed by its destinations.
     AddServices,
+    /// The destinations of services that exist.
     Destinations,
     EditServices,
     /// Weight 0 for destinations about to be deleted (`--drain`).
@@ -52,7 +85,7 @@ pub enum Phase {
 pub struct Step {
     pub phase: Phase,
     pub request: Request,
-    pub origin: String,
+    pub origin: Origin,
 }
 
 /// The changes, in the order they must run.
@@ -146,36 +179,40 @@ fn describe_dest(key: &ServiceKey, dest: &DestKey) -> String {
 /// the same key, a lower threshold above the upper one, a service outside the scope.
 pub fn check(desired: &[DesiredService], scope: &Scope) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut services: HashMap<ServiceKey, &str> = HashMap::new();
+    let mut services: HashMap<ServiceKey, Origin> = HashMap::new();
     for d in desired {
         let key = d.vs.service.key;
-        if let Some(first) = services.insert(key, &d.origin) {
+        if let Some(first) = services.insert(key, d.origin) {
             problems.push(Problem {
-                at: d.origin.clone(),
+                at: d.origin.to_string(),
                 what: format!("{} is already defined at {first}", describe(&key)),
                 fix: "define each service once, with all its real servers".into(),
             });
         }
         if !scope.contains(&key) {
             problems.push(Problem {
-                at: d.origin.clone(),
+                at: d.origin.to_string(),
                 what: format!("{} is outside --scope {scope}", describe(&key)),
                 fix: "widen --scope or leave the service out of FILE".into(),
             });
         }
-        let mut dests: HashMap<DestKey, &str> = HashMap::new();
-        for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins) {
+        let dests = Positions::of(&d.vs.dests);
+        for (i, (rs, origin)) in d.vs.dests.iter().zip(&d.dest_origins).enumerate() {
             let dk = rs.dest.key();
-            if let Some(first) = dests.insert(dk, origin) {
+            let first = dests
+                .first(&dk)
+                .filter(|&at| at < i)
+                .map(|at| d.dest_origins[at]);
+            if let Some(first) = first {
                 problems.push(Problem {
-                    at: origin.clone(),
+                    at: origin.to_string(),
                     what: format!("{} is already defined at {first}", describe_dest(&key, &dk)),
                     fix: "define each real server of a service once".into(),
                 });
             }
             if rs.dest.l_threshold > rs.dest.u_threshold {
                 problems.push(Problem {
-                    at: origin.clone(),
+                    at: origin.to_string(),
                     what: format!(
                         "lower threshold {} is above the upper one {}",
                         rs.dest.l_threshold, rs.dest.u_threshold
@@ -221,10 +258,10 @@ pub fn plan(
         .map(|vs| (vs.service.key, vs))
         .collect();
     let mut steps = Vec::new();
-    let step = |phase, request, origin: &str| Step {
+    let step = |phase, request, origin| Step {
         phase,
         request,
-        origin: origin.to_string(),
+        origin,
     };
     for d in desired {
         let svc = &d.vs.service;
@@ -234,14 +271,14 @@ pub fn plan(
                 steps.push(step(
                     Phase::AddServices,
                     Request::AddService(svc.clone()),
-                    &d.origin,
+                    d.origin,
                 ));
                 // Each add goes in front: the last desired first.
                 for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins).rev() {
                     steps.push(step(
-                        Phase::Destinations,
+                        Phase::AddServices,
                         Request::AddDest(key, rs.dest.clone()),
-                        origin,
+                        *origin,
                     ));
                 }
             }
@@ -251,40 +288,29 @@ pub fn plan(
                     steps.push(step(
                         Phase::EditServices,
                         Request::EditService(svc.clone()),
-                        &d.origin,
+                        d.origin,
                     ));
                 }
             }
         }
     }
     let wanted: HashSet<ServiceKey> = desired.iter().map(|d| d.vs.service.key).collect();
-    let mut gone: Vec<&VirtualService> = live
-        .values()
-        .filter(|vs| !wanted.contains(&vs.service.key))
-        .copied()
-        .collect();
     // In the kernel's order, for a plan that is the same every time.
-    let position: HashMap<ServiceKey, usize> = current
-        .iter()
-        .enumerate()
-        .map(|(i, vs)| (vs.service.key, i))
-        .collect();
-    gone.sort_by_key(|vs| position[&vs.service.key]);
-    for vs in gone {
-        let origin = format!("live {}", describe(&vs.service.key));
+    for vs in in_scope(current, scope) {
+        let key = vs.service.key;
+        if wanted.contains(&key) {
+            continue;
+        }
         if drain {
             for rs in &vs.dests {
-                steps.push(step(
-                    Phase::Drain,
-                    drain_request(vs.service.key, &rs.dest),
-                    &origin,
-                ));
+                let origin = Origin::Live(key, Some(rs.dest.key()));
+                steps.push(step(Phase::Drain, drain_request(key, &rs.dest), origin));
             }
         }
         steps.push(step(
             Phase::Deletes,
-            Request::DelService(vs.service.key),
-            &origin,
+            Request::DelService(key),
+            Origin::Live(key, None),
         ));
     }
     // Stable: within a phase, the order above (desired order, then live order).
@@ -306,23 +332,18 @@ fn drain_request(key: ServiceKey, dest: &Destination) -> Request {
 /// deletes of those no longer wanted.
 fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut Vec<Step>) {
     let key = d.vs.service.key;
-    let live: HashMap<DestKey, (usize, &Destination)> = cur
-        .dests
-        .iter()
-        .enumerate()
-        .map(|(i, rs)| (rs.dest.key(), (i, &rs.dest)))
-        .collect();
-    let desired: Vec<(&Destination, &String)> =
+    let live = Positions::of(&cur.dests);
+    let desired: Vec<(&Destination, Origin)> =
         d.vs.dests
             .iter()
             .map(|rs| &rs.dest)
-            .zip(&d.dest_origins)
+            .zip(d.dest_origins.iter().copied())
             .collect();
-    let push = |steps: &mut Vec<Step>, phase, request, origin: &str| {
+    let push = |steps: &mut Vec<Step>, phase, request, origin| {
         steps.push(Step {
             phase,
             request,
-            origin: origin.to_string(),
+            origin,
         })
     };
     // The desired destinations from `keep` on stay where they are.
@@ -333,7 +354,7 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
     };
     // Front part: added (or deleted and added again, to move), last first.
     for &(dest, origin) in desired[..keep].iter().rev() {
-        if live.contains_key(&dest.key()) {
+        if live.get(&dest.key()).is_some() {
             push(
                 steps,
                 Phase::Destinations,
@@ -369,21 +390,56 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
             origin,
         );
     }
-    let wanted: HashSet<DestKey> = desired.iter().map(|(dest, _)| dest.key()).collect();
+    let wanted = Positions::of(&d.vs.dests);
     for rs in &cur.dests {
-        if wanted.contains(&rs.dest.key()) {
+        if wanted.get(&rs.dest.key()).is_some() {
             continue;
         }
-        let origin = format!("live {}", describe_dest(&key, &rs.dest.key()));
+        let origin = Origin::Live(key, Some(rs.dest.key()));
         if drain {
-            push(steps, Phase::Drain, drain_request(key, &rs.dest), &origin);
+            push(steps, Phase::Drain, drain_request(key, &rs.dest), origin);
         }
         push(
             steps,
             Phase::Deletes,
             Request::DelDest(key, rs.dest.key()),
-            &origin,
+            origin,
         );
+    }
+}
+
+/// A service's destinations by key, with their (first) position in the list: a scan for
+/// the few a service usually has, a hash map for many.
+enum Positions<'a> {
+    Few(&'a [RealServer]),
+    Many(HashMap<DestKey, (usize, &'a Destination)>),
+}
+
+impl<'a> Positions<'a> {
+    fn of(dests: &'a [RealServer]) -> Self {
+        if dests.len() <= 16 {
+            return Positions::Few(dests);
+        }
+        let mut map = HashMap::with_capacity(dests.len());
+        for (i, rs) in dests.iter().enumerate() {
+            map.entry(rs.dest.key()).or_insert((i, &rs.dest));
+        }
+        Positions::Many(map)
+    }
+
+    /// The first position of `key`.
+    fn first(&self, key: &DestKey) -> Option<usize> {
+        self.get(key).map(|(at, _)| at)
+    }
+
+    fn get(&self, key: &DestKey) -> Option<(usize, &'a Destination)> {
+        match self {
+            Positions::Few(dests) => dests
+                .iter()
+                .position(|rs| rs.dest.key() == *key)
+                .map(|i| (i, &dests[i].dest)),
+            Positions::Many(map) => map.get(key).copied(),
+        }
     }
 }
 
@@ -391,15 +447,12 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
 /// already in that relative order in the live list: with only those kept in place, adds
 /// in front give exactly the desired order. (Every other live destination is moved or
 /// deleted, so only the kept ones' relative order matters.)
-fn ordered_tail(
-    desired: &[(&Destination, &String)],
-    live: &HashMap<DestKey, (usize, &Destination)>,
-) -> usize {
+fn ordered_tail(desired: &[(&Destination, Origin)], live: &Positions) -> usize {
     let mut start = desired.len();
     let mut next_position = usize::MAX;
     while start > 0 {
         match live.get(&desired[start - 1].0.key()) {
-            Some(&(position, _)) if position < next_position => {
+            Some((position, _)) if position < next_position => {
                 next_position = position;
                 start -= 1;
             }

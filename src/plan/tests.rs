@@ -25,8 +25,8 @@ fn desired(service: Service, dests: &[Destination]) -> DesiredService {
             .iter()
             .cloned()
             .fold(VirtualService::new(service), VirtualService::with_dest),
-        origin: "here".into(),
-        dest_origins: vec!["there".into(); dests.len()],
+        origin: Origin::Line(1),
+        dest_origins: vec![Origin::Line(2); dests.len()],
     }
 }
 
@@ -299,8 +299,8 @@ fn duplicates_and_impossible_thresholds_are_problems() {
     assert_eq!(
         problems,
         [
-            "tcp 10.0.0.1:80 real server 10.0.0.2:80 is already defined at there",
-            "tcp 10.0.0.1:80 is already defined at here",
+            "tcp 10.0.0.1:80 real server 10.0.0.2:80 is already defined at line 2",
+            "tcp 10.0.0.1:80 is already defined at line 1",
             "lower threshold 5 is above the upper one 0",
         ]
     );

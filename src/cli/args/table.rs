@@ -351,24 +351,33 @@ impl OptionSet {
 }
 
 /// Walks one matrix row in bit order; `what` completes the messages ("'list' command").
-fn check_row(row: &[u8], bits: &[usize], options: OptionSet, what: &str) -> Result<(), String> {
+fn check_row(
+    row: &[u8],
+    bits: impl IntoIterator<Item = usize>,
+    options: OptionSet,
+    what: impl Fn() -> String,
+) -> Result<(), String> {
     let mut first_exclusive: Option<usize> = None;
-    for (&rule, &bit) in row.iter().zip(bits) {
+    for (&rule, bit) in row.iter().zip(bits) {
         let present = options.0 & (1 << bit) != 0;
         let name = OPT_NAMES[bit];
         match (rule, present) {
             (b'+', false) => {
                 return Err(format!(
-                    "You need to supply the '{name}' option for the {what}"
+                    "You need to supply the '{name}' option for the {}",
+                    what()
                 ));
             }
-            (b'x', true) => return Err(format!("Illegal '{name}' option with the {what}")),
+            (b'x', true) => {
+                return Err(format!("Illegal '{name}' option with the {}", what()));
+            }
             (b'1', true) => match first_exclusive {
                 None => first_exclusive = Some(bit),
                 Some(earlier) => {
                     let earlier = OPT_NAMES[earlier];
                     return Err(format!(
-                        "The option '{name}' conflicts with the '{earlier}' option in the {what}"
+                        "The option '{name}' conflicts with the '{earlier}' option in the {}",
+                        what()
                     ));
                 }
             },
@@ -380,9 +389,8 @@ fn check_row(row: &[u8], bits: &[usize], options: OptionSet, what: &str) -> Resu
 
 /// ipvsadm's `generic_opt_check` (§5.1).
 pub fn check_command(cmd: Cmd, options: OptionSet) -> Result<(), String> {
-    let bits: Vec<usize> = (0..OPT_BITS).collect();
-    let what = format!("'{}' command", cmd.name());
-    check_row(cmd.matrix_row(), &bits, options, &what)
+    let what = || format!("'{}' command", cmd.name());
+    check_row(cmd.matrix_row(), 0..OPT_BITS, options, what)
 }
 
 /// The tunnel-option columns of §5.2, in order.
@@ -396,5 +404,5 @@ pub fn check_tunnel(tun_type: TunnelType, name: &str, options: OptionSet) -> Res
         TunnelType::Ipip | TunnelType::Other(_) => b"xxxx",
     };
     let bits = TUNNEL_OPTS.map(|bit| bit as usize);
-    check_row(row, &bits, options, &format!("'{name}' tunnel type"))
+    check_row(row, bits, options, || format!("'{name}' tunnel type"))
 }

@@ -13,13 +13,14 @@ use crate::cli::console::{self, errln};
 use crate::cli::errors::{Operation, kernel_message};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
+use crate::model::names::ORDER_HASHING_SCHEDULERS;
 use crate::model::{
-    AddressFamily, DestKey, Destination, FwdMethod, Netmask, RealServer, Request, Service,
-    ServiceFlags, ServiceKey, VirtualService,
+    AddressFamily, DestKey, Destination, FwdMethod, Netmask, Request, ServiceFlags, ServiceKey,
+    VirtualService,
 };
 use crate::output::plan::rule_line;
 use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
-use crate::procfs::{self, ProcKey};
+use crate::procfs::{self, ProcDest, ProcKey, ProcService};
 
 /// Exit statuses: as diff(1) for `diff`; for `apply`, 1 when the table could not be made
 /// equal to FILE.
@@ -58,20 +59,9 @@ pub fn run(opts: &Options) -> i32 {
             return EXIT_TROUBLE;
         }
     };
-    // FILE is parsed while the kernel's table is read: the two take about as long on a
-    // large table, and neither needs the other.
-    let (desired, current) = std::thread::scope(|s| {
-        let parsing = s.spawn(|| desired::read(&input));
-        let current = ipvs.table();
-        let desired = parsing.join().unwrap_or_else(|_| {
-            Err(vec![problem(
-                "FILE",
-                "could not be read",
-                "report this as a bug",
-            )])
-        });
-        (desired, current)
-    });
+    // FILE is parsed while the kernel's table is read: on a large table the two take
+    // about as long, and neither needs the other.
+    let (desired, current) = desired::read_while(&input, || ipvs.table());
     let current = match current {
         Ok(current) => current,
         Err(e) => {
@@ -101,37 +91,38 @@ pub fn run(opts: &Options) -> i32 {
         }
     };
     let plan = plan::plan(&desired, &current, &opts.scope, opts.drain.is_some());
-    print_plan(&plan);
-    if !opts.apply {
-        return if plan.is_empty() {
-            EXIT_SAME
-        } else {
-            EXIT_DIFFERENT
+    if !opts.apply || opts.dry_run || plan.is_empty() {
+        print_plan(&plan);
+        let differs = !opts.apply && !plan.is_empty();
+        let status = if differs { EXIT_DIFFERENT } else { EXIT_SAME };
+        return leave(status, (desired, current, plan));
+    }
+    // The plan is printed while it runs: on a large table both take a while, and printing
+    // does not need the kernel.
+    let refused = std::thread::scope(|s| {
+        s.spawn(|| print_plan(&plan));
+        let mut run = Runner {
+            ipvs: &mut ipvs,
+            name: &opts.name,
+            refused: 0,
         };
-    }
-    if opts.dry_run || plan.is_empty() {
-        return EXIT_SAME;
-    }
-    let mut run = Runner {
-        ipvs: &mut ipvs,
-        name: &opts.name,
-        refused: 0,
-    };
-    let [changes, drain, deletes] = plan.stages();
-    run.batch(changes);
-    if run.refused == 0 {
-        run.batch(drain);
-    }
-    if run.refused > 0 {
-        say("not everything wanted is in place, so nothing was drained or deleted");
-    } else {
-        if let Some(limit) = opts.drain {
-            run.drain(&plan, limit);
+        let [changes, drain, deletes] = plan.stages();
+        run.batch(changes);
+        if run.refused == 0 {
+            run.batch(drain);
         }
-        run.batch(deletes);
-    }
-    let refused = run.refused;
-    match verify(&mut ipvs, &desired, &opts.scope, &current, &plan) {
+        if run.refused > 0 {
+            say("not everything wanted is in place, so nothing was drained or deleted");
+        } else {
+            if let Some(limit) = opts.drain {
+                run.drain(&plan, limit);
+            }
+            run.batch(deletes);
+        }
+        run.refused
+    });
+    let verified = verify(&mut ipvs, &desired, &opts.scope, &current, &plan);
+    let status = match verified {
         Ok(rest) if rest.is_empty() && refused == 0 => EXIT_SAME,
         Ok(rest) if rest.is_empty() => EXIT_DIFFERENT,
         Ok(rest) => {
@@ -148,7 +139,16 @@ pub fn run(opts: &Options) -> i32 {
             say(&format!("cannot read the table again to verify it: {e}"));
             EXIT_DIFFERENT
         }
-    }
+    };
+    leave(status, (desired, current, plan))
+}
+
+/// Returns `status` without freeing `tables`: the process ends right after, and freeing a
+/// large table allocation by allocation only delays the exit (measurably, for 10,000
+/// services under emulation); the kernel takes the memory back at once.
+fn leave<T>(status: i32, tables: T) -> i32 {
+    std::mem::forget(tables);
+    status
 }
 
 fn problem(at: &str, what: &str, fix: &str) -> Problem {
@@ -236,8 +236,7 @@ impl Runner<'_> {
         if steps.is_empty() {
             return;
         }
-        let requests: Vec<Request> = steps.iter().map(|s| s.request.clone()).collect();
-        match self.ipvs.apply_batch(&requests) {
+        match self.ipvs.apply_batch(steps.iter().map(|s| &s.request)) {
             Ok(outcomes) => {
                 // A refused service takes its destinations' adds with it (ESRCH).
                 let mut refused_services = Vec::new();
@@ -380,16 +379,15 @@ fn hint(request: &Request, errno: Errno) -> Option<String> {
 
 /// What is left to do after applying (empty: the table equals FILE).
 ///
-/// The table is read again as cheaply as it can still be told apart from FILE. When few
-/// services were changed, those are read again exactly (GET_SERVICE and GET_DEST) and the
-/// others are taken as read before applying. When many were, every service's
-/// the whole table comes from one read of /proc/net/ip_vs (schedulers; addresses, ports,
-/// methods, weights and order of destinations: several times faster than a destination
-/// dump per service), except for the services FILE gives settings /proc does not show
-/// (see [`beyond_proc`]), which are read over netlink. Either way, a service that still
-/// seems to differ is read again exactly before anything is reported. What is missed: a
-/// setting /proc does not show, changed meanwhile by another program on a service that
-/// FILE leaves at its default.
+/// The table is read again as cheaply as it can still be told apart from FILE; the
+/// services that may differ are then read exactly (GET_SERVICE and GET_DEST) and planned
+/// against FILE again. Which may differ: when the plan touched few services (fewer than
+/// one in eight), those, the others being taken as read before applying; else every
+/// service that one read of /proc/net/ip_vs shows different from FILE (its scheduler, or
+/// its destinations' addresses, ports, methods, weights and order: several times faster
+/// than a destination dump per service), with those FILE gives settings that file does
+/// not show (see [`beyond_proc`]). Not seen: a setting /proc does not show, or a service
+/// the plan did not touch, changed meanwhile by another program.
 fn verify(
     ipvs: &mut Ipvs,
     desired: &[DesiredService],
@@ -403,29 +401,29 @@ fn verify(
         .filter_map(|s| step_service(&s.request))
         .collect();
     let services = before.len().max(desired.len());
-    let mut current = if touched.len() * 8 < services {
-        let mut current: Vec<VirtualService> = before
-            .iter()
-            .filter(|vs| !touched.contains(&vs.service.key))
-            .cloned()
-            .collect();
-        read_exactly(ipvs, &touched, &mut current)?;
-        current
+    let suspects = if touched.len() * 8 < services {
+        touched
     } else {
-        snapshot(ipvs, desired)?
+        match procfs::read_table() {
+            Ok(table) => differing_in_proc(&table, desired, scope),
+            // No /proc: every service in scope is a suspect.
+            Err(_) => ipvs
+                .services()?
+                .into_iter()
+                .map(|svc| svc.key)
+                .filter(|key| scope.contains(key))
+                .chain(desired.iter().map(|d| d.vs.service.key))
+                .collect(),
+        }
     };
-    let rest = plan::plan(desired, &current, scope, false);
-    if rest.is_empty() {
-        return Ok(rest);
-    }
-    let differing: HashSet<ServiceKey> = rest
-        .steps
+    let mut current = Vec::with_capacity(suspects.len());
+    read_exactly(ipvs, &suspects, &mut current)?;
+    let desired: Vec<DesiredService> = desired
         .iter()
-        .filter_map(|s| step_service(&s.request))
+        .filter(|d| suspects.contains(&d.vs.service.key))
+        .cloned()
         .collect();
-    current.retain(|vs| !differing.contains(&vs.service.key));
-    read_exactly(ipvs, &differing, &mut current)?;
-    Ok(plan::plan(desired, &current, scope, false))
+    Ok(plan::plan(&desired, &current, scope, false))
 }
 
 /// The service a plan step is about (plans hold nothing else).
@@ -457,18 +455,24 @@ fn read_exactly(
     Ok(())
 }
 
-/// The whole table from one read of /proc/net/ip_vs, completed over netlink for the
-/// services FILE gives settings /proc does not show (see [`verify`]).
-fn snapshot(ipvs: &mut Ipvs, desired: &[DesiredService]) -> Result<Vec<VirtualService>, Error> {
-    let Ok(proc_table) = procfs::read_table() else {
-        return ipvs.table();
-    };
+/// The services in scope that /proc/net/ip_vs shows different from FILE, missing, or
+/// there without FILE wanting them, and those it cannot tell (see [`beyond_proc`]).
+fn differing_in_proc(
+    table: &[ProcService],
+    desired: &[DesiredService],
+    scope: &Scope,
+) -> HashSet<ServiceKey> {
     let wanted: HashMap<ServiceKey, &VirtualService> =
         desired.iter().map(|d| (d.vs.service.key, &d.vs)).collect();
-    let mut exact = HashSet::new();
-    let mut seen = HashSet::new();
-    let mut current = Vec::with_capacity(proc_table.len());
-    for ps in &proc_table {
+    let mut suspects = HashSet::new();
+    let mut seen = HashSet::with_capacity(table.len());
+    let mut marks: HashMap<u32, usize> = HashMap::new();
+    for ps in table {
+        if let ProcKey::Fwmark(mark) = ps.key {
+            *marks.entry(mark).or_default() += 1;
+        }
+    }
+    for ps in table {
         let key = match ps.key {
             ProcKey::Addr {
                 protocol,
@@ -479,14 +483,19 @@ fn snapshot(ipvs: &mut Ipvs, desired: &[DesiredService]) -> Result<Vec<VirtualSe
                 addr,
                 port,
             },
-            // /proc does not say a fwmark service's family: FILE's, if FILE has a service
-            // with that mark in one family only; else netlink says.
+            // /proc does not say a fwmark service's family: FILE's, if /proc lists the
+            // mark once and FILE has it in one family only; else both are suspects.
             ProcKey::Fwmark(mark) => {
                 let both = [AddressFamily::Inet, AddressFamily::Inet6]
                     .map(|af| ServiceKey::fwmark(af, mark));
                 match both.map(|k| wanted.contains_key(&k)) {
+                    _ if marks[&mark] > 1 => {
+                        suspects.extend(both.into_iter().filter(|k| scope.contains(k)));
+                        seen.extend(both);
+                        continue;
+                    }
                     [true, true] => {
-                        exact.extend(both);
+                        suspects.extend(both);
                         continue;
                     }
                     [false, true] => both[1],
@@ -494,35 +503,47 @@ fn snapshot(ipvs: &mut Ipvs, desired: &[DesiredService]) -> Result<Vec<VirtualSe
                 }
             }
         };
-        // A repeat (6.1 resumes its table walk by position) adds nothing.
-        if !seen.insert(key) {
+        // A repeat (6.1 resumes its table walk by position) says nothing new.
+        if !scope.contains(&key) || !seen.insert(key) {
             continue;
         }
-        if wanted.get(&key).is_some_and(|vs| beyond_proc(vs)) {
-            exact.insert(key);
-            continue;
+        match wanted.get(&key) {
+            Some(vs) if !beyond_proc(vs) && same_in_proc(vs, ps) => {}
+            _ => {
+                suspects.insert(key);
+            }
         }
-        let mut service = Service::new(key, ps.scheduler.clone());
-        if ps.one_packet {
-            service.flags.0 |= ServiceFlags::ONEPACKET;
-        }
-        if ps.persistent {
-            // Not what FILE says of this service (it would be read exactly): a difference.
-            service.flags.0 |= ServiceFlags::PERSISTENT;
-        }
-        let dests = ps
-            .dests
-            .iter()
-            .map(|pd| RealServer::new(Destination::new(pd.addr, pd.port, pd.fwd).weight(pd.weight)))
-            .collect();
-        current.push(VirtualService {
-            service,
-            observed: Default::default(),
-            dests,
-        });
     }
-    read_exactly(ipvs, &exact, &mut current)?;
-    Ok(current)
+    suspects.extend(wanted.keys().filter(|key| !seen.contains(key)));
+    suspects
+}
+
+/// Whether a desired service (of which /proc shows everything) is as /proc shows it.
+fn same_in_proc(vs: &VirtualService, ps: &ProcService) -> bool {
+    let svc = &vs.service;
+    if svc.scheduler != ps.scheduler
+        || svc.flags.contains(ServiceFlags::ONEPACKET) != ps.one_packet
+        || ps.persistent
+        || vs.dests.len() != ps.dests.len()
+    {
+        return false;
+    }
+    let same = |d: &Destination, pd: &ProcDest| {
+        d.addr == pd.addr
+            && d.port == pd.port
+            && d.weight == pd.weight
+            && (d.fwd == pd.fwd || pd.fwd == FwdMethod::Local)
+    };
+    if ORDER_HASHING_SCHEDULERS.contains(&svc.scheduler.as_str()) {
+        vs.dests
+            .iter()
+            .zip(&ps.dests)
+            .all(|(rs, pd)| same(&rs.dest, pd))
+    } else {
+        vs.dests
+            .iter()
+            .all(|rs| ps.dests.iter().any(|pd| same(&rs.dest, pd)))
+    }
 }
 
 /// Whether a desired service has settings /proc/net/ip_vs does not show: an engine,
@@ -546,7 +567,86 @@ fn beyond_proc(vs: &VirtualService) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Destination, FwdMethod, Service};
+    use crate::model::Service;
+
+    fn proc_table(text: &str) -> Vec<ProcService> {
+        let header = "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port \
+                      Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n";
+        procfs::parse_table(&format!("{header}{text}")).unwrap()
+    }
+
+    fn desired(services: Vec<VirtualService>) -> Vec<DesiredService> {
+        services
+            .into_iter()
+            .map(|vs| DesiredService {
+                dest_origins: vec![plan::Origin::Line(2); vs.dests.len()],
+                vs,
+                origin: plan::Origin::Line(1),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn proc_shows_which_services_may_differ() {
+        use crate::model::AddressFamily::Inet;
+        let web = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+        let dest = |a: &str, w| Destination::new(a.parse().unwrap(), 80, FwdMethod::Masq).weight(w);
+        let file = |sched: &str| {
+            desired(vec![
+                VirtualService::new(Service::new(web, sched))
+                    .with_dest(dest("10.0.0.2", 1))
+                    .with_dest(dest("10.0.0.3", 2)),
+            ])
+        };
+        let suspects = |file: &[DesiredService], proc: &str| {
+            let mut keys: Vec<_> = differing_in_proc(&proc_table(proc), file, &Scope::everything())
+                .into_iter()
+                .map(|k| plan::describe(&k))
+                .collect();
+            keys.sort();
+            keys
+        };
+        let same = "TCP  0A000001:0050 rr \n  -> 0A000003:0050 Masq 2 0 0\n  -> 0A000002:0050 Masq 1 0 0\n";
+        assert!(
+            suspects(&file("rr"), same).is_empty(),
+            "rr: order does not matter"
+        );
+        assert_eq!(
+            suspects(&file("sh"), &same.replace(" rr ", " sh ")),
+            ["tcp 10.0.0.1:80"]
+        );
+        assert_eq!(
+            suspects(&file("wlc"), same),
+            ["tcp 10.0.0.1:80"],
+            "scheduler"
+        );
+        assert_eq!(
+            suspects(&file("rr"), &same.replace("Masq 2", "Masq 3")),
+            ["tcp 10.0.0.1:80"]
+        );
+        assert!(suspects(&file("rr"), &same.replace("Masq 2", "Local 2")).is_empty());
+        assert_eq!(suspects(&file("rr"), ""), ["tcp 10.0.0.1:80"], "missing");
+        let extra = format!("{same}FWM  00000007 rr \n");
+        assert_eq!(suspects(&file("rr"), &extra), ["fwmark 7"], "not wanted");
+        let both_marks = format!("{extra}FWM  00000007 rr \n");
+        let mut file7 = file("rr");
+        file7.extend(desired(vec![VirtualService::new(Service::new(
+            ServiceKey::fwmark(Inet, 7),
+            "rr",
+        ))]));
+        assert_eq!(
+            suspects(&file7, &both_marks),
+            ["fwmark 7", "fwmark 7 (ipv6)"],
+            "a mark listed twice: either family"
+        );
+        let mut persistent = file("rr");
+        persistent[0].vs.service = persistent[0].vs.service.clone().persistent(300);
+        assert_eq!(
+            suspects(&persistent, same),
+            ["tcp 10.0.0.1:80"],
+            "not shown: read it"
+        );
+    }
 
     #[test]
     fn refusals_come_with_what_to_do() {
