@@ -10,23 +10,33 @@ use super::flags::{checksum_option, forward_switch};
 use super::list::{netmask_text, pe_name};
 use crate::json::sched_flag_words;
 use crate::model::{
-    AddressFamily, DestKey, Destination, FwdMethod, Request, Service, ServiceFlags, ServiceKey,
-    TunnelType,
+    AddressFamily, Destination, FwdMethod, Request, Service, ServiceFlags, ServiceKey, TunnelType,
 };
 
 /// The rule line of one change (without newline).
 pub fn rule_line(request: &Request) -> String {
     let mut line = String::new();
+    write_rule(&mut line, request);
+    line
+}
+
+/// Appends the rule line of one change (without newline). Numbers and IPv4 addresses are
+/// written by hand: a plan can have hundreds of thousands of lines.
+pub fn write_rule(line: &mut String, request: &Request) {
     match request {
-        Request::AddService(svc) => service_rule(&mut line, "-A", svc),
-        Request::EditService(svc) => service_rule(&mut line, "-E", svc),
+        Request::AddService(svc) => service_rule(line, "-A", svc),
+        Request::EditService(svc) => service_rule(line, "-E", svc),
         Request::DelService(key) => {
-            let _ = write!(line, "-D {}", selector(key));
+            line.push_str("-D ");
+            selector(line, key);
         }
-        Request::AddDest(key, dest) => dest_rule(&mut line, "-a", key, dest),
-        Request::EditDest(key, dest) => dest_rule(&mut line, "-e", key, dest),
+        Request::AddDest(key, dest) => dest_rule(line, "-a", key, dest),
+        Request::EditDest(key, dest) => dest_rule(line, "-e", key, dest),
         Request::DelDest(key, dest) => {
-            let _ = write!(line, "-d {} -r {}", selector(key), dest_address(dest));
+            line.push_str("-d ");
+            selector(line, key);
+            line.push_str(" -r ");
+            address_port(line, dest.addr, dest.port);
         }
         // Not part of a plan; written as ipvsadm would be told for completeness.
         Request::Flush => line.push_str("-C"),
@@ -34,45 +44,71 @@ pub fn rule_line(request: &Request) -> String {
             let _ = write!(line, "# {other:?}");
         }
     }
-    line
 }
 
 /// `-t ADDR:PORT`, `-u ...`, `--sctp-service ...`, `-f MARK[ -6]`.
-fn selector(key: &ServiceKey) -> String {
+fn selector(line: &mut String, key: &ServiceKey) {
     match key {
         ServiceKey::Addr {
             protocol,
             addr,
             port,
         } => {
-            let option = protocol.names().map_or("--xxx-service", |p| p.option);
-            format!("{option} {}", address_port(*addr, *port))
+            line.push_str(protocol.names().map_or("--xxx-service", |p| p.option));
+            line.push(' ');
+            address_port(line, *addr, *port);
         }
-        ServiceKey::Fwmark { af, mark } => match af {
-            AddressFamily::Inet => format!("-f {mark}"),
-            AddressFamily::Inet6 => format!("-f {mark} -6"),
-        },
+        ServiceKey::Fwmark { af, mark } => {
+            line.push_str("-f ");
+            number(line, *mark);
+            if *af == AddressFamily::Inet6 {
+                line.push_str(" -6");
+            }
+        }
     }
 }
 
-fn address_port(addr: IpAddr, port: u16) -> String {
+/// A decimal number.
+fn number(line: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    line.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// `10.0.0.1:80`, `[2001:db8::1]:80`.
+fn address_port(line: &mut String, addr: IpAddr, port: u16) {
     match addr {
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    line.push('.');
+                }
+                number(line, u32::from(octet));
+            }
+        }
+        IpAddr::V6(v6) => {
+            let _ = write!(line, "[{v6}]");
+        }
     }
-}
-
-fn dest_address(dest: &DestKey) -> String {
-    address_port(dest.addr, dest.port)
+    line.push(':');
+    number(line, u32::from(port));
 }
 
 fn service_rule(line: &mut String, command: &str, svc: &Service) {
-    let _ = write!(
-        line,
-        "{command} {} -s {}",
-        selector(&svc.key),
-        svc.scheduler
-    );
+    line.push_str(command);
+    line.push(' ');
+    selector(line, &svc.key);
+    line.push_str(" -s ");
+    line.push_str(&svc.scheduler);
     if svc.flags.contains(ServiceFlags::PERSISTENT) {
         let _ = write!(line, " -p {}", svc.timeout);
     }
@@ -92,19 +128,22 @@ fn service_rule(line: &mut String, command: &str, svc: &Service) {
 }
 
 fn dest_rule(line: &mut String, command: &str, key: &ServiceKey, dest: &Destination) {
-    let _ = write!(
-        line,
-        "{command} {} -r {} {} -w {}",
-        selector(key),
-        dest_address(&dest.key()),
-        forward_switch(dest.fwd),
-        dest.weight
-    );
+    line.push_str(command);
+    line.push(' ');
+    selector(line, key);
+    line.push_str(" -r ");
+    address_port(line, dest.addr, dest.port);
+    line.push(' ');
+    line.push_str(forward_switch(dest.fwd));
+    line.push_str(" -w ");
+    number(line, dest.weight);
     if dest.u_threshold != 0 {
-        let _ = write!(line, " -x {}", dest.u_threshold);
+        line.push_str(" -x ");
+        number(line, dest.u_threshold);
     }
     if dest.l_threshold != 0 {
-        let _ = write!(line, " -y {}", dest.l_threshold);
+        line.push_str(" -y ");
+        number(line, dest.l_threshold);
     }
     if dest.fwd == FwdMethod::Tunnel {
         let checksum = checksum_option(dest)
@@ -131,6 +170,19 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn numbers_and_addresses_by_hand() {
+        let mut line = String::new();
+        for n in [0, 7, 10, 65535, u32::MAX] {
+            number(&mut line, n);
+            line.push(' ');
+        }
+        address_port(&mut line, ip("0.0.0.0"), 0);
+        line.push(' ');
+        address_port(&mut line, ip("255.10.0.1"), 8080);
+        assert_eq!(line, "0 7 10 65535 4294967295 0.0.0.0:0 255.10.0.1:8080");
     }
 
     #[test]

@@ -688,6 +688,18 @@ fn apply_of_bad_input_changes_nothing_and_says_where() {
             format!("{DESIRED}-a -t 10.0.0.1:80 -r 10.0.0.19:80 -m -x 5 -y 10\n"),
             vec![format!("{line}lower threshold 10 is above the upper one 5")],
         ),
+        (
+            "an empty standard input",
+            vec![],
+            String::new(),
+            vec!["stdin: no -A rule: applying that would delete every service in scope".into()],
+        ),
+        (
+            "only comments",
+            vec![],
+            "# the rules are elsewhere\n\n".into(),
+            vec!["stdin: no -A rule".into()],
+        ),
     ];
     netns_test_alone(move || {
         restore(START);

@@ -18,7 +18,7 @@ use crate::model::{
     AddressFamily, DestKey, Destination, FwdMethod, Netmask, Request, ServiceFlags, ServiceKey,
     VirtualService,
 };
-use crate::output::plan::rule_line;
+use crate::output::plan::{rule_line, write_rule};
 use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
 use crate::procfs::{self, ProcDest, ProcKey, ProcService};
 
@@ -73,8 +73,8 @@ pub fn run(opts: &Options) -> i32 {
         if d.is_empty() && !desired::is_json(&input) {
             // An empty stdin from a broken pipeline must not empty the table.
             return Err(vec![problem(
-                "FILE",
-                "has no -A rule: applying it would delete every service in scope",
+                "",
+                "no -A rule: applying that would delete every service in scope",
                 "to delete them on purpose, apply {\"schema_version\": 1, \"services\": []}",
             )]);
         }
@@ -218,7 +218,7 @@ fn checked(
 fn print_plan(plan: &Plan) {
     let mut text = String::new();
     for step in &plan.steps {
-        text.push_str(&rule_line(&step.request));
+        write_rule(&mut text, &step.request);
         text.push('\n');
     }
     console::stdout_bytes(text.as_bytes());
