@@ -50,6 +50,14 @@ enum Received {
     Nothing,
 }
 
+/// How reading the replies to one request ended.
+enum Outcome {
+    /// Read to the end; a dump the kernel marked as interrupted says so.
+    Complete { interrupted: bool },
+    /// A reply did not fit the receive buffer (which has grown): ask again.
+    Truncated,
+}
+
 /// The receive length offered at first. The kernel sizes each dump chunk after the
 /// largest length ever offered on the socket, but never below NLMSG_GOODSIZE (a page
 /// less overhead, capped at 8 KiB less overhead). One 4 KiB page keeps each chunk one
@@ -187,40 +195,15 @@ impl GenlSocket {
         family: u16,
         msg: &GenlMessage<A>,
     ) -> Result<Vec<GenlMessage<R>>> {
-        let mut buf = Vec::with_capacity(256);
         for _ in 0..MAX_TRUNCATED_ATTEMPTS {
-            let seq = self.next_seq(1);
-            buf.clear();
-            msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_ACK, seq)?;
-            self.send(&buf)?;
+            let seq = self.send_one(family, msg, NLM_F_REQUEST | NLM_F_ACK)?;
             let mut replies = Vec::new();
-            let mut truncated = false;
-            'replies: loop {
-                let len = match self.recv(truncated)? {
-                    Received::Datagram(len) => len,
-                    Received::Truncated => {
-                        truncated = true;
-                        continue;
-                    }
-                    Received::Nothing => break, // the end was in the lost datagram
-                };
-                for raw in NlMsgIter::new(&self.rx[..len]) {
-                    let raw = raw?;
-                    if raw.seq != seq {
-                        continue; // a late reply to an earlier, abandoned request
-                    }
-                    match Reply::classify(raw)? {
-                        Reply::Data(data) if !truncated => {
-                            replies.push(GenlMessage::parse(data.payload)?)
-                        }
-                        Reply::Data(_) | Reply::Ignored => {}
-                        Reply::Ack { .. } | Reply::Done { .. } if truncated => break 'replies,
-                        Reply::Ack { .. } | Reply::Done { .. } => return Ok(replies),
-                        Reply::Error { errno, .. } => {
-                            return Err(Error::Kernel(Errno::from_raw(errno)));
-                        }
-                    }
-                }
+            let outcome = self.read_replies(seq, &mut |payload| {
+                replies.push(GenlMessage::parse(payload)?);
+                Ok(())
+            })?;
+            if let Outcome::Complete { .. } = outcome {
+                return Ok(replies);
             }
         }
         Err(reply_too_large())
@@ -246,64 +229,89 @@ impl GenlSocket {
         msg: &GenlMessage<A>,
         mut f: impl FnMut(&[u8]) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let mut buf = Vec::with_capacity(256);
-        let mut truncations = 0;
-        for _ in 0..MAX_DUMP_ATTEMPTS + MAX_TRUNCATED_ATTEMPTS {
-            let seq = self.next_seq(1);
-            buf.clear();
-            msg.emit(&mut buf, family, NLM_F_REQUEST | NLM_F_DUMP, seq)?;
-            self.send(&buf)?;
+        let (mut interruptions, mut truncations) = (0, 0);
+        loop {
+            let seq = self.send_one(family, msg, NLM_F_REQUEST | NLM_F_DUMP)?;
             let mut entries = Vec::new();
-            let mut failure: Option<Error> = None;
-            let mut interrupted = false;
-            let mut truncated = false;
-            'dump: loop {
-                let len = match self.recv(truncated)? {
-                    Received::Datagram(len) => len,
-                    Received::Truncated => {
-                        truncated = true;
-                        continue;
-                    }
-                    Received::Nothing => break, // the end was in the lost datagram
-                };
-                for raw in NlMsgIter::new(&self.rx[..len]) {
-                    let raw = raw?;
-                    if raw.seq != seq {
-                        continue;
-                    }
-                    interrupted |= raw.flags & NLM_F_DUMP_INTR != 0;
-                    match Reply::classify(raw)? {
-                        Reply::Data(data) if failure.is_none() && !truncated => {
-                            match f(data.payload) {
-                                Ok(entry) => entries.push(entry),
-                                Err(e) => failure = Some(e),
-                            }
-                        }
-                        Reply::Data(_) | Reply::Ignored => {}
-                        Reply::Done { .. } | Reply::Ack { .. } => break 'dump,
-                        Reply::Error { errno, .. } => {
-                            // A dump that failed to start has nothing more to read.
-                            return Err(failure.unwrap_or(Error::Kernel(Errno::from_raw(errno))));
-                        }
+            let outcome = self.read_replies(seq, &mut |payload| {
+                entries.push(f(payload)?);
+                Ok(())
+            })?;
+            match outcome {
+                Outcome::Complete { interrupted: false } => return Ok(entries),
+                Outcome::Complete { interrupted: true } => {
+                    interruptions += 1;
+                    if interruptions == MAX_DUMP_ATTEMPTS {
+                        return Err(Error::DumpInterrupted(MAX_DUMP_ATTEMPTS));
                     }
                 }
-            }
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            if truncated {
                 // Read again from the start with the grown buffer.
-                truncations += 1;
-                if truncations == MAX_TRUNCATED_ATTEMPTS {
-                    return Err(reply_too_large());
+                Outcome::Truncated => {
+                    truncations += 1;
+                    if truncations == MAX_TRUNCATED_ATTEMPTS {
+                        return Err(reply_too_large());
+                    }
                 }
-                continue;
-            }
-            if !interrupted {
-                return Ok(entries);
             }
         }
-        Err(Error::DumpInterrupted(MAX_DUMP_ATTEMPTS))
+    }
+
+    /// Sends one message with a new sequence number; returns the number.
+    fn send_one<A: Nla>(&mut self, family: u16, msg: &GenlMessage<A>, flags: u16) -> Result<u32> {
+        let seq = self.next_seq(1);
+        let mut buf = Vec::with_capacity(256);
+        msg.emit(&mut buf, family, flags, seq)?;
+        self.send(&buf)?;
+        Ok(seq)
+    }
+
+    /// Reads the replies to the request `seq` to their end (NLMSG_DONE or the ACK), handing
+    /// each data reply's payload to `on_data`; the kernel's error ends them with its errno.
+    /// A failure of `on_data` is returned once everything is read, so that the socket stays
+    /// usable. After a reply too large for the buffer the rest is read without waiting
+    /// (see [`GenlSocket::recv`]) and the outcome says to ask again.
+    fn read_replies(
+        &mut self,
+        seq: u32,
+        on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Outcome> {
+        let mut failure: Option<Error> = None;
+        let (mut interrupted, mut truncated) = (false, false);
+        'replies: loop {
+            let len = match self.recv(truncated)? {
+                Received::Datagram(len) => len,
+                Received::Truncated => {
+                    truncated = true;
+                    continue;
+                }
+                Received::Nothing => break, // the end was in the lost datagram
+            };
+            for raw in NlMsgIter::new(&self.rx[..len]) {
+                let raw = raw?;
+                if raw.seq != seq {
+                    continue; // a late reply to an earlier, abandoned request
+                }
+                interrupted |= raw.flags & NLM_F_DUMP_INTR != 0;
+                match Reply::classify(raw)? {
+                    Reply::Data(data) if failure.is_none() && !truncated => {
+                        if let Err(e) = on_data(data.payload) {
+                            failure = Some(e);
+                        }
+                    }
+                    Reply::Data(_) | Reply::Ignored => {}
+                    Reply::Done { .. } | Reply::Ack { .. } => break 'replies,
+                    Reply::Error { errno, .. } => {
+                        // A request that failed has nothing more to read.
+                        return Err(failure.unwrap_or(Error::Kernel(Errno::from_raw(errno))));
+                    }
+                }
+            }
+        }
+        match (failure, truncated) {
+            (Some(e), _) => Err(e),
+            (None, true) => Ok(Outcome::Truncated),
+            (None, false) => Ok(Outcome::Complete { interrupted }),
+        }
     }
 
     /// Sends many requests, as few `sendmsg()` calls as the buffers allow, and returns

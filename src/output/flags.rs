@@ -40,6 +40,21 @@ pub(crate) fn checksum_option(dest: &Destination) -> Option<&'static str> {
     dest.tun_flags.checksum().map(|c| c.option)
 }
 
+/// The tunnel options of a rule: ` --tun-type ipip`, ` --tun-type gue --tun-port P CSUM`,
+/// ` --tun-type gre CSUM` (CSUM left out for a combination ipvsadm cannot name, so the
+/// kernel's default applies).
+pub(crate) fn tunnel_options(dest: &Destination) -> String {
+    let checksum = checksum_option(dest)
+        .map(|option| format!(" {option}"))
+        .unwrap_or_default();
+    match dest.tun_type {
+        TunnelType::Ipip => " --tun-type ipip".into(),
+        TunnelType::Gue => format!(" --tun-type gue --tun-port {}{checksum}", dest.tun_port),
+        TunnelType::Gre => format!(" --tun-type gre{checksum}"),
+        TunnelType::Other(_) => String::new(),
+    }
+}
+
 /// The TunnelInfo column: `ipip`, `gue:PORT:CSUM`, `gre:CSUM`, or `n/a`.
 pub(crate) fn tunnel_info(dest: &Destination) -> String {
     if dest.fwd != FwdMethod::Tunnel {

@@ -6,11 +6,11 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::flags::{checksum_option, forward_switch};
+use super::flags::{forward_switch, tunnel_options};
 use super::list::{netmask_text, pe_name};
 use crate::json::sched_flag_words;
 use crate::model::{
-    AddressFamily, Destination, FwdMethod, Request, Service, ServiceFlags, ServiceKey, TunnelType,
+    AddressFamily, Destination, FwdMethod, Request, Service, ServiceFlags, ServiceKey,
 };
 
 /// The rule line of one change (without newline).
@@ -146,26 +146,14 @@ fn dest_rule(line: &mut String, command: &str, key: &ServiceKey, dest: &Destinat
         number(line, dest.l_threshold);
     }
     if dest.fwd == FwdMethod::Tunnel {
-        let checksum = checksum_option(dest)
-            .map(|option| format!(" {option}"))
-            .unwrap_or_default();
-        let _ = match dest.tun_type {
-            TunnelType::Ipip => write!(line, " --tun-type ipip"),
-            TunnelType::Gue => write!(
-                line,
-                " --tun-type gue --tun-port {}{checksum}",
-                dest.tun_port
-            ),
-            TunnelType::Gre => write!(line, " --tun-type gre{checksum}"),
-            TunnelType::Other(_) => Ok(()),
-        };
+        line.push_str(&tunnel_options(dest));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Netmask, TunnelFlags};
+    use crate::model::{Netmask, TunnelFlags, TunnelType};
     use std::net::Ipv4Addr;
 
     fn ip(s: &str) -> IpAddr {

@@ -2,13 +2,12 @@
 
 use std::io::{self, Write};
 
-use super::flags::{checksum_option, forward_switch, sched_flag_list};
+use super::flags::{forward_switch, sched_flag_list, tunnel_options};
 use super::identity::ServiceIdentity;
 use super::list::{netmask_text, pe_name};
 use super::names::{NameLookup, PortProtocol, addr_port_text};
 use crate::model::{
-    AddressFamily, Destination, FwdMethod, Protocol, Service, ServiceFlags, TunnelType,
-    VirtualService,
+    AddressFamily, Destination, FwdMethod, Protocol, Service, ServiceFlags, VirtualService,
 };
 
 pub(crate) fn write_save(
@@ -100,24 +99,7 @@ fn write_dest_rule(
         dest.weight as i32
     )?;
     if dest.fwd == FwdMethod::Tunnel {
-        write_tunnel_options(out, dest)?;
+        out.write_all(tunnel_options(dest).as_bytes())?;
     }
     out.write_all(b"\n")
-}
-
-/// ` --tun-type ipip`, ` --tun-type gue --tun-port P CSUM`, ` --tun-type gre CSUM`.
-fn write_tunnel_options(out: &mut dyn Write, dest: &Destination) -> io::Result<()> {
-    let checksum = checksum_option(dest)
-        .map(|option| format!(" {option}"))
-        .unwrap_or_default();
-    match dest.tun_type {
-        TunnelType::Ipip => write!(out, " --tun-type ipip"),
-        TunnelType::Gue => write!(
-            out,
-            " --tun-type gue --tun-port {}{checksum}",
-            dest.tun_port
-        ),
-        TunnelType::Gre => write!(out, " --tun-type gre{checksum}"),
-        TunnelType::Other(_) => Ok(()),
-    }
 }

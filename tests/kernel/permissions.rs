@@ -10,6 +10,37 @@ use crate::netns_test;
 
 const NOBODY: u32 = 65534;
 
+/// Runs `args` with both tools as uid 65534: both must answer alike, with `says`.
+fn both_refuse_nobody(args: &[&str], says: &str, when: &str) {
+    let as_nobody = |program| {
+        run_with_timeout(
+            Command::new(program)
+                .arg0("ipvsadm")
+                .args(args)
+                .uid(NOBODY)
+                .gid(NOBODY),
+            None,
+            Duration::from_secs(60),
+        )
+    };
+    let expected = as_nobody(ipvsadm_bin());
+    let actual = as_nobody(rsipvsadm_bin());
+    assert_eq!(
+        (actual.exit, actual.stdout_lossy(), actual.stderr_lossy()),
+        (
+            expected.exit,
+            expected.stdout_lossy(),
+            expected.stderr_lossy()
+        ),
+        "ipvsadm {args:?} as uid {NOBODY}{when}"
+    );
+    assert!(
+        actual.stderr_lossy().contains(says),
+        "{}",
+        actual.stderr_lossy()
+    );
+}
+
 #[test]
 fn a_non_root_user_gets_ipvsadms_refusal() {
     netns_test(|| {
@@ -20,35 +51,7 @@ fn a_non_root_user_gets_ipvsadms_refusal() {
             &["-L", "--timeout"],
             &["-A", "-t", "10.0.0.1:0"],
         ] {
-            let as_nobody = |program| {
-                run_with_timeout(
-                    Command::new(program)
-                        .arg0("ipvsadm")
-                        .args(args)
-                        .uid(NOBODY)
-                        .gid(NOBODY),
-                    None,
-                    Duration::from_secs(60),
-                )
-            };
-            let expected = as_nobody(ipvsadm_bin());
-            let actual = as_nobody(rsipvsadm_bin());
-            assert_eq!(
-                (actual.exit, actual.stdout_lossy(), actual.stderr_lossy()),
-                (
-                    expected.exit,
-                    expected.stdout_lossy(),
-                    expected.stderr_lossy()
-                ),
-                "ipvsadm {args:?} as uid {NOBODY}"
-            );
-            assert!(
-                actual
-                    .stderr_lossy()
-                    .contains("Permission denied (you must be root)"),
-                "{}",
-                actual.stderr_lossy()
-            );
+            both_refuse_nobody(args, "Permission denied (you must be root)", "");
         }
     });
 }
@@ -112,34 +115,10 @@ fn without_the_module_a_non_root_user_gets_ipvsadms_refusal() {
     crate::netns_test_alone(|| {
         let unloaded = IpvsUnloaded::new();
         for args in [&["-Ln"][..], &["-A", "-t", "10.0.0.1:80"], &["-C"]] {
-            let as_nobody = |program| {
-                run_with_timeout(
-                    Command::new(program)
-                        .arg0("ipvsadm")
-                        .args(args)
-                        .uid(NOBODY)
-                        .gid(NOBODY),
-                    None,
-                    Duration::from_secs(60),
-                )
-            };
-            let expected = as_nobody(ipvsadm_bin());
-            let actual = as_nobody(rsipvsadm_bin());
-            assert_eq!(
-                (actual.exit, actual.stdout_lossy(), actual.stderr_lossy()),
-                (
-                    expected.exit,
-                    expected.stdout_lossy(),
-                    expected.stderr_lossy()
-                ),
-                "ipvsadm {args:?} as uid {NOBODY} without the ip_vs module"
-            );
-            assert!(
-                actual
-                    .stderr_lossy()
-                    .contains("Can't initialize ipvs: Permission denied (you must be root)"),
-                "{}",
-                actual.stderr_lossy()
+            both_refuse_nobody(
+                args,
+                "Can't initialize ipvs: Permission denied (you must be root)",
+                " without the ip_vs module",
             );
         }
         drop(unloaded);
