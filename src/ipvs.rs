@@ -201,7 +201,16 @@ impl Ipvs {
         requests: impl IntoIterator<Item = &'a Request>,
     ) -> Result<Vec<Result<(), Errno>>> {
         let msgs: Vec<_> = requests.into_iter().map(Request::to_message).collect();
-        let outcomes = self.sock.batch(self.family, &msgs)?;
+        self.apply_messages(&msgs)
+    }
+
+    /// [`Ipvs::apply_batch`] of requests already encoded ([`Request::to_message`]), for a
+    /// caller that encodes them while it does something else.
+    pub fn apply_messages(
+        &mut self,
+        msgs: &[GenlMessage<CmdAttr>],
+    ) -> Result<Vec<Result<(), Errno>>> {
+        let outcomes = self.sock.batch(self.family, msgs)?;
         Ok(outcomes
             .into_iter()
             .map(|o| o.map_or(Ok(()), Err))

@@ -377,32 +377,7 @@ pub fn write_connections(out: &mut dyn Write, connections: &[Connection]) -> io:
 // Reading
 
 /// A problem with a document: where (a JSON path), what is wrong, what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub at: String,
-    pub what: String,
-    pub fix: String,
-}
-
-impl Problem {
-    fn new(at: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) -> Self {
-        Problem {
-            at: at.into(),
-            what: what.into(),
-            fix: fix.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.at, self.what)?;
-        if !self.fix.is_empty() {
-            write!(f, " ({})", self.fix)?;
-        }
-        Ok(())
-    }
-}
+pub use crate::plan::Problem;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -45,9 +45,10 @@ pub struct ProcDest {
 pub fn read_table() -> io::Result<Vec<ProcService>> {
     use std::io::Read;
     let mut text = String::new();
-    // One large read: the kernel then walks its table once.
+    // The kernel hands the file out a page or so per read. (Parsing on another thread as
+    // it comes was slower under emulation: tests/bench/run.)
     let mut file = std::fs::File::open("/proc/thread-self/net/ip_vs")?;
-    let mut buf = vec![0; 4 << 20];
+    let mut buf = vec![0; 64 << 10];
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {

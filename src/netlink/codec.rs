@@ -75,7 +75,14 @@ fn addr_from_bytes(raw: &[u8; 16], af: AddressFamily) -> IpAddr {
 
 /// The attributes that identify a service (`svc-id`).
 pub fn service_key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
-    let mut attrs = vec![SvcAttr::Af(key.af().to_raw())];
+    service_key_attrs_and(key, 0)
+}
+
+/// [`service_key_attrs`], with room for `more` (one allocation per list: a batch
+/// encodes tens of thousands).
+fn service_key_attrs_and(key: &ServiceKey, more: usize) -> Vec<SvcAttr> {
+    let mut attrs = Vec::with_capacity(4 + more);
+    attrs.push(SvcAttr::Af(key.af().to_raw()));
     match key {
         ServiceKey::Addr {
             protocol,
@@ -105,7 +112,7 @@ fn netmask_raw(netmask: Netmask) -> [u8; 4] {
 /// Everything NEW_SERVICE and SET_SERVICE need. The mask is all ones, so the flags given
 /// replace every flag, as ipvsadm does.
 pub fn service_attrs(svc: &Service) -> Vec<SvcAttr> {
-    let mut attrs = service_key_attrs(&svc.key);
+    let mut attrs = service_key_attrs_and(&svc.key, 5);
     attrs.push(SvcAttr::SchedName(svc.scheduler.clone()));
     if let Some(pe) = &svc.pe_name {
         attrs.push(SvcAttr::PeName(pe.clone()));

@@ -3,9 +3,9 @@
 //! desired one. No kernel in here; `cli::verbs` reads the table, runs the plan, verifies.
 //!
 //! Order, so that nothing wanted is ever missing: new services, each with its
-//! destinations; then, service by service, destinations added, moved and edited; then
-//! services edited; then (after draining, if asked) destinations and services no longer
-//! wanted deleted. A change of a key field (protocol, address, port, fwmark, family) is a
+//! destinations; then, service by service, destinations added and edited; then services
+//! edited; then destinations moved (see below); then (after draining, if asked)
+//! destinations and services no longer wanted deleted. A change of a key field (protocol, address, port, fwmark, family) is a
 //! delete and an add; anything else an edit. What did not change is not touched.
 //!
 //! Destination order: the kernel keeps a service's destinations in a list (newest first)
@@ -13,7 +13,10 @@
 //! the same order to send a client to the same server. For those schedulers the plan
 //! leaves the list in the desired order exactly: it keeps the longest tail of the desired
 //! list that is already in order, and deletes and re-adds (in front) only the
-//! destinations before it. For other schedulers the order does not pick servers, so
+//! destinations before it. A move is a delete, so moves come after every add and edit
+//! (which the kernel may refuse) in a phase of their own, each destination first edited
+//! in place to its new settings: a setting the kernel refuses is found before anything
+//! is deleted. For other schedulers the order does not pick servers, so
 //! existing destinations stay where they are and new ones are added in front, in the
 //! desired order. A new service gets its destinations in the desired order.
 
@@ -74,9 +77,23 @@ pub enum Phase {
     /// The destinations of services that exist.
     Destinations,
     EditServices,
+    /// For `sh`, `dh` and `mh`: destinations deleted and added again in front, with the
+    /// new ones among them, to put the list in the desired order.
+    Moves,
     /// Weight 0 for destinations about to be deleted (`--drain`).
     Drain,
     Deletes,
+}
+
+impl Phase {
+    const ALL: [Phase; 6] = [
+        Phase::AddServices,
+        Phase::Destinations,
+        Phase::EditServices,
+        Phase::Moves,
+        Phase::Drain,
+        Phase::Deletes,
+    ];
 }
 
 /// One change and where it comes from: the desired entry (its origin) or the live one
@@ -99,18 +116,20 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// The steps in the order they run: the changes that add and edit, the weight-0 edits
-    /// of `--drain`, and the deletes.
-    pub fn stages(&self) -> [&[Step]; 3] {
+    /// The steps in the order they run, each stage only once the kernel took every step
+    /// of those before: the changes that add and edit, the moves, the weight-0 edits of
+    /// `--drain`, and the deletes.
+    pub fn stages(&self) -> [&[Step]; 4] {
         let start = |phase| {
             self.steps
                 .iter()
                 .position(|s| s.phase >= phase)
                 .unwrap_or(self.steps.len())
         };
-        let (drain, deletes) = (start(Phase::Drain), start(Phase::Deletes));
+        let [moves, drain, deletes] = [Phase::Moves, Phase::Drain, Phase::Deletes].map(start);
         [
-            &self.steps[..drain],
+            &self.steps[..moves],
+            &self.steps[moves..drain],
             &self.steps[drain..deletes],
             &self.steps[deletes..],
         ]
@@ -137,12 +156,26 @@ pub struct Problem {
     pub fix: String,
 }
 
+impl Problem {
+    pub fn new(at: impl Into<String>, what: impl Into<String>, fix: impl Into<String>) -> Self {
+        Problem {
+            at: at.into(),
+            what: what.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if !self.at.is_empty() {
             write!(f, "{}: ", self.at)?;
         }
-        write!(f, "{} ({})", self.what, self.fix)
+        write!(f, "{}", self.what)?;
+        if !self.fix.is_empty() {
+            write!(f, " ({})", self.fix)?;
+        }
+        Ok(())
     }
 }
 
@@ -260,39 +293,38 @@ pub fn plan(
         .into_iter()
         .map(|vs| (vs.service.key, vs))
         .collect();
-    let mut steps = Vec::new();
-    let step = |phase, request, origin| Step {
-        phase,
-        request,
-        origin,
-    };
+    let mut steps = Steps::default();
+    let new = desired
+        .iter()
+        .filter(|d| !live.contains_key(&d.vs.service.key));
+    steps.by_phase[Phase::AddServices as usize].reserve(new.map(|d| 1 + d.vs.dests.len()).sum());
     for d in desired {
         let svc = &d.vs.service;
         let key = svc.key;
         match live.get(&key) {
             None => {
-                steps.push(step(
+                steps.push(
                     Phase::AddServices,
                     Request::AddService(svc.clone()),
                     d.origin,
-                ));
+                );
                 // Each add goes in front: the last desired first.
                 for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins).rev() {
-                    steps.push(step(
+                    steps.push(
                         Phase::AddServices,
                         Request::AddDest(key, rs.dest.clone()),
                         *origin,
-                    ));
+                    );
                 }
             }
             Some(cur) => {
                 plan_dests(d, cur, drain, &mut steps);
                 if cur.service != *svc {
-                    steps.push(step(
+                    steps.push(
                         Phase::EditServices,
                         Request::EditService(svc.clone()),
                         d.origin,
-                    ));
+                    );
                 }
             }
         }
@@ -307,18 +339,47 @@ pub fn plan(
         if drain {
             for rs in &vs.dests {
                 let origin = Origin::Live(key, Some(rs.dest.key()));
-                steps.push(step(Phase::Drain, drain_request(key, &rs.dest), origin));
+                steps.push(Phase::Drain, drain_request(key, &rs.dest), origin);
             }
         }
-        steps.push(step(
+        steps.push(
             Phase::Deletes,
             Request::DelService(key),
             Origin::Live(key, None),
-        ));
+        );
     }
-    // Stable: within a phase, the order above (desired order, then live order).
-    steps.sort_by_key(|s| s.phase);
-    Plan { steps }
+    steps.into_plan()
+}
+
+/// Steps gathered phase by phase: within a phase, in the order they come (desired order,
+/// then live order).
+#[derive(Default)]
+struct Steps {
+    by_phase: [Vec<Step>; Phase::ALL.len()],
+}
+
+impl Steps {
+    fn push(&mut self, phase: Phase, request: Request, origin: Origin) {
+        self.by_phase[phase as usize].push(Step {
+            phase,
+            request,
+            origin,
+        });
+    }
+
+    fn into_plan(mut self) -> Plan {
+        let steps = match self.by_phase.iter().filter(|s| !s.is_empty()).count() {
+            // As for a whole table applied to an empty one: no copy.
+            0 | 1 => self
+                .by_phase
+                .iter_mut()
+                .map(std::mem::take)
+                .find(|s| !s.is_empty())
+                .unwrap_or_default(),
+            _ => self.by_phase.concat(),
+        };
+        Plan { steps }
+    }
 }
 
 fn drain_request(key: ServiceKey, dest: &Destination) -> Request {
@@ -333,7 +394,7 @@ fn drain_request(key: ServiceKey, dest: &Destination) -> Request {
 
 /// The destination steps of a service that exists: adds, moves and edits, then the
 /// deletes of those no longer wanted.
-fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut Vec<Step>) {
+fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut Steps) {
     let key = d.vs.service.key;
     let live = Positions::of(&cur.dests);
     let desired: Vec<(&Destination, Origin)> =
@@ -342,42 +403,41 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
             .map(|rs| &rs.dest)
             .zip(d.dest_origins.iter().copied())
             .collect();
-    let push = |steps: &mut Vec<Step>, phase, request, origin| {
-        steps.push(Step {
-            phase,
-            request,
-            origin,
-        })
-    };
     // The desired destinations from `keep` on stay where they are.
     let keep = if ORDER_HASHING_SCHEDULERS.contains(&d.vs.service.scheduler.as_str()) {
         ordered_tail(&desired, &live)
     } else {
         0
     };
-    // Front part: added (or deleted and added again, to move), last first.
-    for &(dest, origin) in desired[..keep].iter().rev() {
-        if live.get(&dest.key()).is_some() {
-            push(
-                steps,
-                Phase::Destinations,
-                Request::DelDest(key, dest.key()),
-                origin,
-            );
+    // Front part: added (or deleted and added again, to move), last first; all in the
+    // moves phase if any moves, for the adds in front must follow them in order.
+    let front = &desired[..keep];
+    let front_phase = if front
+        .iter()
+        .any(|(dest, _)| live.get(&dest.key()).is_some())
+    {
+        Phase::Moves
+    } else {
+        Phase::Destinations
+    };
+    for &(dest, origin) in front.iter().rev() {
+        if let Some((_, now)) = live.get(&dest.key()) {
+            if !same_dest(dest, now) {
+                steps.push(
+                    Phase::Destinations,
+                    Request::EditDest(key, dest.clone()),
+                    origin,
+                );
+            }
+            steps.push(Phase::Moves, Request::DelDest(key, dest.key()), origin);
         }
-        push(
-            steps,
-            Phase::Destinations,
-            Request::AddDest(key, dest.clone()),
-            origin,
-        );
+        steps.push(front_phase, Request::AddDest(key, dest.clone()), origin);
     }
     let mut new = Vec::new();
     for &(dest, origin) in &desired[keep..] {
         match live.get(&dest.key()) {
             None => new.push((dest, origin)),
-            Some((_, now)) if !same_dest(dest, now) => push(
-                steps,
+            Some((_, now)) if !same_dest(dest, now) => steps.push(
                 Phase::Destinations,
                 Request::EditDest(key, dest.clone()),
                 origin,
@@ -386,8 +446,7 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
         }
     }
     for (dest, origin) in new.into_iter().rev() {
-        push(
-            steps,
+        steps.push(
             Phase::Destinations,
             Request::AddDest(key, dest.clone()),
             origin,
@@ -400,14 +459,9 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
         }
         let origin = Origin::Live(key, Some(rs.dest.key()));
         if drain {
-            push(steps, Phase::Drain, drain_request(key, &rs.dest), origin);
+            steps.push(Phase::Drain, drain_request(key, &rs.dest), origin);
         }
-        push(
-            steps,
-            Phase::Deletes,
-            Request::DelDest(key, rs.dest.key()),
-            origin,
-        );
+        steps.push(Phase::Deletes, Request::DelDest(key, rs.dest.key()), origin);
     }
 }
 

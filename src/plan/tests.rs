@@ -32,6 +32,10 @@ fn desired(service: Service, dests: &[Destination]) -> DesiredService {
 
 /// The live table after `plan`, by the kernel's rules.
 fn run(current: &[VirtualService], plan: &Plan) -> Vec<VirtualService> {
+    run_steps(current, &plan.steps)
+}
+
+fn run_steps(current: &[VirtualService], steps: &[Step]) -> Vec<VirtualService> {
     let mut table = current.to_vec();
     let find = |table: &mut Vec<VirtualService>, key: ServiceKey| {
         table
@@ -39,7 +43,7 @@ fn run(current: &[VirtualService], plan: &Plan) -> Vec<VirtualService> {
             .position(|vs| vs.service.key == key)
             .expect("the plan only touches services that exist")
     };
-    for step in &plan.steps {
+    for step in steps {
         match &step.request {
             Request::AddService(svc) => {
                 assert!(table.iter().all(|vs| vs.service.key != svc.key), "EEXIST");
@@ -190,8 +194,11 @@ fn draining_sets_weight_zero_before_any_delete() {
             (gone, dest("10.0.0.7", 0).key())
         ]
     );
-    let [changes, drain, deletes] = p.stages();
-    assert_eq!((changes.len(), drain.len(), deletes.len()), (0, 2, 2));
+    let [changes, moves, drain, deletes] = p.stages();
+    assert_eq!(
+        (changes.len(), moves.len(), drain.len(), deletes.len()),
+        (0, 0, 2, 2)
+    );
 }
 
 #[test]
@@ -229,12 +236,30 @@ fn hashing_schedulers_get_the_desired_order_with_the_fewest_moves() {
     assert_eq!(
         requests(&p),
         [
+            Request::EditService(Service::new(key, "mh")),
             Request::DelDest(key, b.key()),
             Request::AddDest(key, b.clone()),
-            Request::EditService(Service::new(key, "mh")),
         ],
-        "c, a keep their place; b moves in front"
+        "c, a keep their place; b moves in front, once every edit is taken"
     );
+    // Moved with new settings: set in place first, so the kernel refuses them (if it
+    // does) before the delete.
+    let b3 = dest("10.0.0.3", 3);
+    let wanted = [desired(
+        Service::new(key, "sh"),
+        &[e.clone(), b3.clone(), c.clone(), a.clone()],
+    )];
+    let p = plan(&wanted, &current, &Scope::everything(), false);
+    assert_eq!(
+        requests(&p),
+        [
+            Request::EditDest(key, b3.clone()),
+            Request::DelDest(key, b.key()),
+            Request::AddDest(key, b3.clone()),
+            Request::AddDest(key, e.clone()),
+        ]
+    );
+    assert_eq!(p.stages().map(<[Step]>::len), [1, 3, 0, 0]);
 }
 
 #[test]
@@ -391,10 +416,40 @@ fn random_plans_reach_the_desired_table_exactly() {
             plan(&wanted, &after, &Scope::everything(), drain).is_empty(),
             "the second plan must be empty"
         );
-        // Nothing is ever deleted before everything wanted is there.
-        let first_delete = p.steps.iter().position(|s| s.phase == Phase::Deletes);
-        if let Some(at) = first_delete {
-            assert!(p.steps[at..].iter().all(|s| s.phase == Phase::Deletes));
+        stages_never_lose_what_is_wanted(&current, &p);
+    }
+}
+
+/// What makes a refused step harmless: the first stage deletes nothing; a move deletes
+/// a destination already at its new settings (taken in the first stage) and adds it
+/// back at once; draining only sets weights to 0; the deletes come last.
+fn stages_never_lose_what_is_wanted(current: &[VirtualService], p: &Plan) {
+    let [changes, moves, drain, deletes] = p.stages();
+    assert_eq!(
+        [changes, moves, drain, deletes].concat(),
+        p.steps,
+        "the stages are the plan"
+    );
+    let is_delete = |s: &Step| matches!(s.request, Request::DelDest(..) | Request::DelService(_));
+    assert!(!changes.iter().any(is_delete), "{p:?}");
+    let after_changes = run_steps(current, changes);
+    for (i, step) in moves.iter().enumerate() {
+        if let Request::DelDest(key, dk) = &step.request {
+            let Some(Request::AddDest(k, again)) = moves.get(i + 1).map(|s| &s.request) else {
+                panic!("a move deletes and adds back at once: {p:?}");
+            };
+            let vs = after_changes
+                .iter()
+                .find(|vs| vs.service.key == *key)
+                .unwrap();
+            let now = vs.dests.iter().find(|rs| rs.dest.key() == *dk).unwrap();
+            assert!(k == key && now.dest == *again, "moved as it is: {p:?}");
         }
     }
+    assert!(
+        drain
+            .iter()
+            .all(|s| matches!(&s.request, Request::EditDest(_, d) if d.weight == 0))
+    );
+    assert!(deletes.iter().all(is_delete), "{p:?}");
 }

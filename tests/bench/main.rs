@@ -69,17 +69,6 @@ impl Run {
         self.status == 0
     }
 
-    /// The measurement without the captured output.
-    fn copy(&self) -> Run {
-        Run {
-            elapsed: self.elapsed,
-            max_rss_kib: self.max_rss_kib,
-            status: self.status,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        }
-    }
-
     /// "exit status N: first line of stderr", for notes about a failed run.
     fn failure(&self, what: &str) -> String {
         let stderr = String::from_utf8_lossy(&self.stderr);
@@ -706,9 +695,19 @@ fn measure_apply(
 ) {
     let expected = sorted_lines(rules.as_bytes());
     let rules_arg = rules_path.to_str().expect("UTF-8 path").to_string();
+    // Side by side: each rep loads the file with rsipvsadm -R, then with apply, each in a
+    // fresh namespace, so both meet the same leftovers (the kernel frees a namespace's
+    // table after it is gone, in the background).
     let mut empty = Pair::new();
     let mut mismatch = None;
     for rep in 0..spec.restore_reps {
+        let restore_path = rules_path.to_path_buf();
+        let restore = common::in_fresh_netns(move || {
+            let run = run_tool(Tool::Rsipvsadm, &["-R"], Some(&restore_path));
+            clear_table();
+            run
+        });
+        empty.push(Tool::Ipvsadm, restore);
         let rules_arg = rules_arg.clone();
         let (run, saved) = common::in_fresh_netns(move || {
             let run = run_tool(Tool::Rsipvsadm, &["apply", &rules_arg], None);
@@ -717,10 +716,12 @@ fn measure_apply(
             (run, saved)
         });
         println!(
-            "bench: apply {} to an empty table rep {}: {:.3} s, status {}",
+            "bench: apply {} to an empty table rep {}: {:.3} s (rsipvsadm -R {:.3} s), \
+             status {}",
             spec.label(),
             rep + 1,
             run.elapsed.as_secs_f64(),
+            empty.ipvsadm[rep].elapsed.as_secs_f64(),
             run.status
         );
         if mismatch.is_none() && sorted_lines(&saved) != expected {
@@ -732,7 +733,6 @@ fn measure_apply(
         format!("tables applied from {} equal the rule file", spec.label()),
         mismatch,
     );
-    empty.ipvsadm = restores.rsipvsadm.iter().map(Run::copy).collect();
     let mut row = empty.time_row(
         format!(
             "apply {} to an empty table (baseline: rsipvsadm -R)",

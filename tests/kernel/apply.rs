@@ -4,9 +4,10 @@
 //! compared with "the same rules loaded by `ipvsadm -R`", the reference table is built
 //! in another fresh namespace.
 
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -816,6 +817,8 @@ fn apply_with_scope_leaves_services_outside_it_alone() {
 // ---------------------------------------------------------------------------------------
 // 8: a kernel refusal
 
+/// A refused add stops apply before any move (a delete and an add) or delete: the `sh`
+/// service keeps its order, its real server only edited in place.
 #[test]
 fn apply_refused_by_the_kernel_deletes_nothing() {
     netns_test_alone(|| {
@@ -823,12 +826,22 @@ fn apply_refused_by_the_kernel_deletes_nothing() {
             "-A -t 10.0.0.1:80 -s rr\n\
              -a -t 10.0.0.1:80 -r 10.0.0.11:80 -m -w 1\n\
              -A -t 10.0.0.2:443 -s rr\n\
-             -a -t 10.0.0.2:443 -r 10.0.0.21:443 -m -w 1\n",
+             -a -t 10.0.0.2:443 -r 10.0.0.21:443 -m -w 1\n\
+             -A -t 10.0.0.4:80 -s sh\n\
+             -a -t 10.0.0.4:80 -r 10.0.0.41:80 -m -w 1\n\
+             -a -t 10.0.0.4:80 -r 10.0.0.42:80 -m -w 1\n",
+        );
+        assert_eq!(
+            kernel_order(&["-t", "10.0.0.4:80"]),
+            ["10.0.0.42:80", "10.0.0.41:80"]
         );
         let file = "-A -t 10.0.0.1:80 -s wrr\n\
                     -a -t 10.0.0.1:80 -r 10.0.0.11:80 -m -w 3\n\
                     -A -u 10.0.0.3:53 -s nosuch\n\
-                    -a -u 10.0.0.3:53 -r 10.0.0.31:53 -m -w 1\n";
+                    -a -u 10.0.0.3:53 -r 10.0.0.31:53 -m -w 1\n\
+                    -A -t 10.0.0.4:80 -s sh\n\
+                    -a -t 10.0.0.4:80 -r 10.0.0.41:80 -m -w 2\n\
+                    -a -t 10.0.0.4:80 -r 10.0.0.42:80 -m -w 1\n";
         let out = verb("apply", &[], file);
         assert_failed(
             &out,
@@ -836,8 +849,8 @@ fn apply_refused_by_the_kernel_deletes_nothing() {
             &[
                 "line 3: the kernel refused `-A -u 10.0.0.3:53 -s nosuch`",
                 "modprobe ip_vs_nosuch",
-                // "so nothing was deleted" (or "drained or deleted")
-                "not everything wanted is in place, so nothing was ",
+                "not everything wanted is in place, so no real server was moved, drained or \
+                 deleted",
             ],
             "apply with an unknown scheduler",
         );
@@ -847,14 +860,59 @@ fn apply_refused_by_the_kernel_deletes_nothing() {
             1,
             "one refusal, not one per real server of the refused service:\n{stderr}"
         );
-        // The adds and edits that could be made were; the delete was held back.
+        // The adds and edits that could be made were; the move and the delete were held
+        // back.
         assert_eq!(
             table().saved,
             "-A -t 10.0.0.1:80 -s wrr\n\
              -a -t 10.0.0.1:80 -r 10.0.0.11:80 -m -w 3\n\
              -A -t 10.0.0.2:443 -s rr\n\
-             -a -t 10.0.0.2:443 -r 10.0.0.21:443 -m -w 1\n"
+             -a -t 10.0.0.2:443 -r 10.0.0.21:443 -m -w 1\n\
+             -A -t 10.0.0.4:80 -s sh\n\
+             -a -t 10.0.0.4:80 -r 10.0.0.41:80 -m -w 2\n\
+             -a -t 10.0.0.4:80 -r 10.0.0.42:80 -m -w 1\n"
         );
+        assert_eq!(
+            kernel_order(&["-t", "10.0.0.4:80"]),
+            ["10.0.0.42:80", "10.0.0.41:80"],
+            "not moved"
+        );
+    });
+}
+
+/// `rsipvsadm VERB -` with FILE on standard input and standard output a pipe nobody
+/// reads (`apply FILE | head` once head is gone): (exit status, stderr).
+fn with_reader_gone(verb: &str, file: &str) -> (Option<i32>, String) {
+    let (read_end, write_end) = nix::unistd::pipe().expect("pipe");
+    drop(read_end);
+    let mut child = Command::new(rsipvsadm_bin())
+        .arg0("rsipvsadm")
+        .args([verb, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::from(write_end))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rsipvsadm");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(file.as_bytes()).expect("write FILE");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for rsipvsadm");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A plan nobody reads does not stop apply halfway (no SIGPIPE), nor changes diff's
+/// answer.
+#[test]
+fn apply_and_diff_go_on_when_nobody_reads_the_plan() {
+    netns_test_alone(|| {
+        let file = "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.11:80 -m -w 1\n";
+        assert_eq!(with_reader_gone("diff", file), (Some(1), String::new()));
+        assert_eq!(with_reader_gone("apply", file), (Some(0), String::new()));
+        assert_eq!(table(), reference_table(file));
+        assert_eq!(with_reader_gone("diff", file), (Some(0), String::new()));
     });
 }
 

@@ -1,6 +1,7 @@
 //! `apply` and `diff`: read FILE and the live table, plan, print the plan; `apply` then
-//! runs it (adds and edits in one batch, deletes in a second one only if every add and
-//! edit was taken), drains if asked, and reads the table again to verify.
+//! runs it stage by stage (adds and edits, moves, weight 0 for `--drain`, deletes), each
+//! only if the kernel took every step of those before, and reads the table again to
+//! verify.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
@@ -15,9 +16,11 @@ use crate::error::Error;
 use crate::ipvs::Ipvs;
 use crate::model::names::ORDER_HASHING_SCHEDULERS;
 use crate::model::{
-    AddressFamily, DestKey, Destination, FwdMethod, Netmask, Request, ServiceFlags, ServiceKey,
-    VirtualService,
+    AddressFamily, DestKey, Destination, FwdMethod, Netmask, Protocol, RealServer, Request,
+    ServiceFlags, ServiceKey, VirtualService,
 };
+use crate::netlink::attrs::CmdAttr;
+use crate::netlink::message::GenlMessage;
 use crate::output::plan::{rule_line, write_rule};
 use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
 use crate::procfs::{self, ProcDest, ProcKey, ProcService};
@@ -52,6 +55,9 @@ pub fn run(opts: &Options) -> i32 {
             return EXIT_TROUBLE;
         }
     };
+    // A reader that goes away (`apply FILE | head`) must not end apply halfway: the plan's
+    // lines then go nowhere, and the kernel work goes on.
+    ignore_sigpipe();
     let mut ipvs = match connect() {
         Ok(ipvs) => ipvs,
         Err(message) => {
@@ -65,14 +71,18 @@ pub fn run(opts: &Options) -> i32 {
     let current = match current {
         Ok(current) => current,
         Err(e) => {
-            say(&format!("cannot read the IPVS table: {e}"));
+            say(&format!(
+                "cannot read the IPVS table: {e}; nothing was changed (try again; \
+                 `{} -Ln` shows whether the table can be read at all)",
+                own_name(&opts.name)
+            ));
             return EXIT_TROUBLE;
         }
     };
     let desired = desired.and_then(|d| {
         if d.is_empty() && !desired::is_json(&input) {
             // An empty stdin from a broken pipeline must not empty the table.
-            return Err(vec![problem(
+            return Err(vec![Problem::new(
                 "",
                 "no -A rule: applying that would delete every service in scope",
                 "to delete them on purpose, apply {\"schema_version\": 1, \"services\": []}",
@@ -97,30 +107,23 @@ pub fn run(opts: &Options) -> i32 {
         let status = if differs { EXIT_DIFFERENT } else { EXIT_SAME };
         return leave(status, (desired, current, plan));
     }
-    // The plan is printed while it runs: on a large table both take a while, and printing
-    // does not need the kernel.
-    let refused = std::thread::scope(|s| {
+    // The plan is printed while its requests are encoded, and before they run: printed
+    // while they ran, it slowed the kernel's work under emulation by more than printing
+    // takes (tests/bench/run).
+    let messages = std::thread::scope(|s| {
         s.spawn(|| print_plan(&plan));
-        let mut run = Runner {
-            ipvs: &mut ipvs,
-            name: &opts.name,
-            refused: 0,
-        };
-        let [changes, drain, deletes] = plan.stages();
-        run.batch(changes);
-        if run.refused == 0 {
-            run.batch(drain);
-        }
-        if run.refused > 0 {
-            say("not everything wanted is in place, so nothing was drained or deleted");
-        } else {
-            if let Some(limit) = opts.drain {
-                run.drain(&plan, limit);
-            }
-            run.batch(deletes);
-        }
-        run.refused
+        plan.steps
+            .iter()
+            .map(|step| step.request.to_message())
+            .collect::<Vec<GenlMessage<CmdAttr>>>()
     });
+    let mut run = Runner {
+        ipvs: &mut ipvs,
+        name: &opts.name,
+        refused: 0,
+    };
+    run.stages(&plan, &messages, opts.drain);
+    let refused = run.refused;
     let verified = verify(&mut ipvs, &desired, &opts.scope, &current, &plan);
     let status = match verified {
         Ok(rest) if rest.is_empty() && refused == 0 => EXIT_SAME,
@@ -136,11 +139,15 @@ pub fn run(opts: &Options) -> i32 {
             EXIT_DIFFERENT
         }
         Err(e) => {
-            say(&format!("cannot read the table again to verify it: {e}"));
+            say(&format!(
+                "cannot read the table again to verify it: {e} (`{} diff` with the same \
+                 FILE tells what differs)",
+                own_name(&opts.name)
+            ));
             EXIT_DIFFERENT
         }
     };
-    leave(status, (desired, current, plan))
+    leave(status, (desired, current, plan, messages))
 }
 
 /// Returns `status` without freeing `tables`: the process ends right after, and freeing a
@@ -151,12 +158,15 @@ fn leave<T>(status: i32, tables: T) -> i32 {
     status
 }
 
-fn problem(at: &str, what: &str, fix: &str) -> Problem {
-    Problem {
-        at: at.into(),
-        what: what.into(),
-        fix: fix.into(),
-    }
+/// The program's own name in `name` (`rsipvsadm` of `rsipvsadm apply`), for advice.
+fn own_name(name: &str) -> &str {
+    name.rsplit_once(' ').map_or(name, |(own, _)| own)
+}
+
+fn ignore_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_IGN runs no code in the handler; nothing else sets SIGPIPE.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
 }
 
 fn file_name(file: &str) -> &str {
@@ -177,13 +187,20 @@ fn read_file(file: &str) -> io::Result<Vec<u8>> {
 fn connect() -> Result<Ipvs, String> {
     let mut ipvs = Ipvs::open().map_err(|e| match e {
         Error::IpvsMissing => "this kernel has no IPVS (load it with modprobe ip_vs)".to_string(),
-        other => format!("cannot reach IPVS: {other}"),
+        other => unreachable_ipvs(&other),
     })?;
     ipvs.info().map_err(|e| match e.errno() {
         Some(Errno::EPERM) => "permission denied: run as root (IPVS needs CAP_NET_ADMIN)".into(),
-        _ => format!("cannot reach IPVS: {e}"),
+        _ => unreachable_ipvs(&e),
     })?;
     Ok(ipvs)
+}
+
+fn unreachable_ipvs(e: &Error) -> String {
+    format!(
+        "cannot reach IPVS: {e} (check that no seccomp profile or security module blocks \
+         netlink sockets here, and that the process has file descriptors left)"
+    )
 }
 
 /// The desired state's own problems, and live services in scope that apply cannot write
@@ -198,9 +215,9 @@ fn checked(
         if let ServiceKey::Addr { protocol, .. } = vs.service.key
             && protocol.names().is_none()
         {
-            problems.push(problem(
+            problems.push(Problem::new(
                 "the live table",
-                &format!(
+                format!(
                     "{} is in scope but no rule can name it",
                     plan::describe(&vs.service.key)
                 ),
@@ -231,12 +248,47 @@ struct Runner<'a> {
     refused: usize,
 }
 
+/// Why a stage stopped apply, after the kernel refused one of its steps.
+const STOPPED_AFTER: [&str; 3] = [
+    "not everything wanted is in place, so no real server was moved, drained or deleted",
+    "not every real server could be moved into place, so nothing was drained or deleted",
+    "not every real server going away could be set to weight 0, so nothing was deleted \
+     (those that were stay at weight 0: run apply again once the cause is fixed)",
+];
+
 impl Runner<'_> {
-    fn batch(&mut self, steps: &[Step]) {
+    /// Runs the plan's stages in order, each only if the kernel took every step before.
+    /// `messages`: the plan's steps, encoded.
+    fn stages(
+        &mut self,
+        plan: &Plan,
+        mut messages: &[GenlMessage<CmdAttr>],
+        drain: Option<Duration>,
+    ) {
+        let [changes, moves, weight_zero, deletes] = plan.stages();
+        let mut stage_messages = |steps: &[Step]| {
+            let (these, rest) = messages.split_at(steps.len());
+            messages = rest;
+            these
+        };
+        for (stage, stopped) in [changes, moves, weight_zero].into_iter().zip(STOPPED_AFTER) {
+            self.batch(stage, stage_messages(stage));
+            if self.refused > 0 {
+                errln!("{}: {stopped}", self.name);
+                return;
+            }
+        }
+        if let Some(limit) = drain {
+            self.drain(plan, limit);
+        }
+        self.batch(deletes, stage_messages(deletes));
+    }
+
+    fn batch(&mut self, steps: &[Step], messages: &[GenlMessage<CmdAttr>]) {
         if steps.is_empty() {
             return;
         }
-        match self.ipvs.apply_batch(steps.iter().map(|s| &s.request)) {
+        match self.ipvs.apply_messages(messages) {
             Ok(outcomes) => {
                 // A refused service takes its destinations' adds with it (ESRCH).
                 let mut refused_services = Vec::new();
@@ -257,7 +309,12 @@ impl Runner<'_> {
             }
             Err(e) => {
                 self.refused += steps.len();
-                errln!("{}: {e}", self.name);
+                errln!(
+                    "{}: {e}: which of the {} sent the kernel made is not known (the \
+                     verification below tells what is left; apply again to finish)",
+                    self.name,
+                    count(steps.len() as u64, "change")
+                );
             }
         }
     }
@@ -277,8 +334,11 @@ impl Runner<'_> {
         errln!("{text}");
     }
 
-    /// Waits until the destinations set to weight 0 have no active connection, or until
-    /// `limit` passes, with a progress line on stderr.
+    /// Waits until the destinations set to weight 0 have no connection left that a
+    /// delete would cut, or until `limit` passes, with a progress line on stderr each
+    /// second. TCP and SCTP connections count while active (established); UDP flows and
+    /// those of fwmark services (which may be UDP) while IPVS tracks them at all, as it
+    /// never counts a UDP flow active.
     fn drain(&mut self, plan: &Plan, limit: Duration) {
         let draining = plan.draining();
         if draining.is_empty() {
@@ -288,43 +348,84 @@ impl Runner<'_> {
         for (key, dest) in &draining {
             by_service.entry(*key).or_default().push(*dest);
         }
-        let deadline = Instant::now() + limit;
+        let only_active = by_service.keys().all(|key| {
+            matches!(
+                key,
+                ServiceKey::Addr {
+                    protocol: Protocol::Tcp | Protocol::Sctp,
+                    ..
+                }
+            )
+        });
+        let what = if only_active {
+            "active connection"
+        } else {
+            "connection"
+        };
+        // None: no deadline (SECONDS past what a clock can hold).
+        let deadline = Instant::now().checked_add(limit);
         loop {
-            let mut active = 0u64;
+            let mut left_open = 0u64;
+            let mut unreadable = None;
             for (key, dests) in &by_service {
-                if let Ok(servers) = self.ipvs.real_servers(key) {
-                    active += servers
-                        .iter()
-                        .filter(|rs| dests.contains(&rs.dest.key()))
-                        .map(|rs| u64::from(rs.observed.active_conns))
-                        .sum::<u64>();
+                match self.ipvs.real_servers(key) {
+                    Ok(servers) => {
+                        left_open += servers
+                            .iter()
+                            .filter(|rs| dests.contains(&rs.dest.key()))
+                            .map(|rs| open_connections(key, rs))
+                            .sum::<u64>();
+                    }
+                    // Deleted meanwhile, by another program: nothing left to wait for.
+                    Err(e) if e.errno() == Some(Errno::ESRCH) => {}
+                    Err(e) => unreadable = Some(e),
                 }
             }
-            let left = deadline.saturating_duration_since(Instant::now());
             let servers = count(draining.len() as u64, "real server");
-            if active == 0 {
-                errln!(
-                    "{}: drained {servers}: no active connection left",
-                    self.name
-                );
+            if left_open == 0 && unreadable.is_none() {
+                errln!("{}: drained {servers}: no {what} left", self.name);
                 return;
             }
-            let connections = count(active, "active connection");
-            if left.is_zero() {
+            let state = match &unreadable {
+                Some(e) => format!("cannot read their connections ({e})"),
+                None => count(left_open, what),
+            };
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                let state = match &unreadable {
+                    Some(_) => format!("still {state}"),
+                    None => format!("{state} left"),
+                };
                 errln!(
-                    "{}: {connections} left after {} s: deleting anyway",
+                    "{}: {state} after {} s: deleting anyway",
                     self.name,
                     limit.as_secs()
                 );
                 return;
             }
-            errln!(
-                "{}: draining {servers}: {connections}, up to {} s more",
-                self.name,
-                left.as_secs()
-            );
-            std::thread::sleep(left.min(Duration::from_secs(1)));
+            match left {
+                Some(left) => errln!(
+                    "{}: draining {servers}: {state}, up to {} s more",
+                    self.name,
+                    left.as_secs()
+                ),
+                None => errln!("{}: draining {servers}: {state}", self.name),
+            }
+            let second = Duration::from_secs(1);
+            std::thread::sleep(left.map_or(second, |left| left.min(second)));
         }
+    }
+}
+
+/// The connections of a real server being drained that deleting it would cut.
+fn open_connections(key: &ServiceKey, rs: &RealServer) -> u64 {
+    let active = u64::from(rs.observed.active_conns);
+    match key {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp | Protocol::Sctp,
+            ..
+        } => active,
+        _ => active + u64::from(rs.observed.inact_conns),
     }
 }
 
@@ -371,7 +472,6 @@ fn hint(request: &Request, errno: Errno) -> Option<String> {
         (_, Errno::EEXIST | Errno::ESRCH | Errno::ENOENT) => {
             "another program changed the table meanwhile: run apply again".into()
         }
-        (_, Errno::ERANGE) => "the kernel refuses a lower threshold above the upper one".into(),
         (_, Errno::EMSGSIZE) => "a name is too long for netlink".into(),
         _ => return None,
     })
@@ -385,9 +485,10 @@ fn hint(request: &Request, errno: Errno) -> Option<String> {
 /// one in eight), those, the others being taken as read before applying; else every
 /// service that one read of /proc/net/ip_vs shows different from FILE (its scheduler, or
 /// its destinations' addresses, ports, methods, weights and order: several times faster
-/// than a destination dump per service), with those FILE gives settings that file does
-/// not show (see [`beyond_proc`]). Not seen: a setting /proc does not show, or a service
-/// the plan did not touch, changed meanwhile by another program.
+/// than a destination dump per service), with those that have, in FILE or before
+/// applying, settings that file does not show (see [`beyond_proc`]). Not seen: a setting
+/// /proc does not show, or a service the plan did not touch, changed meanwhile by another
+/// program.
 fn verify(
     ipvs: &mut Ipvs,
     desired: &[DesiredService],
@@ -395,17 +496,19 @@ fn verify(
     before: &[VirtualService],
     done: &Plan,
 ) -> Result<Plan, Error> {
-    let touched: HashSet<ServiceKey> = done
-        .steps
-        .iter()
-        .filter_map(|s| step_service(&s.request))
-        .collect();
     let services = before.len().max(desired.len());
+    let mut touched = HashSet::new();
+    for key in done.steps.iter().filter_map(|s| step_service(&s.request)) {
+        // Past one in eight, which ones no longer matters.
+        if touched.insert(key) && touched.len() * 8 >= services {
+            break;
+        }
+    }
     let suspects = if touched.len() * 8 < services {
         touched
     } else {
         match procfs::read_table() {
-            Ok(table) => differing_in_proc(&table, desired, scope),
+            Ok(table) => differing_in_proc(&table, desired, before, scope),
             // No /proc: every service in scope is a suspect.
             Err(_) => ipvs
                 .services()?
@@ -456,14 +559,21 @@ fn read_exactly(
 }
 
 /// The services in scope that /proc/net/ip_vs shows different from FILE, missing, or
-/// there without FILE wanting them, and those it cannot tell (see [`beyond_proc`]).
+/// there without FILE wanting them, and those it cannot tell: with a setting /proc does
+/// not show (see [`beyond_proc`]) in FILE or `before` applying (a setting FILE clears).
 fn differing_in_proc(
     table: &[ProcService],
     desired: &[DesiredService],
+    before: &[VirtualService],
     scope: &Scope,
 ) -> HashSet<ServiceKey> {
     let wanted: HashMap<ServiceKey, &VirtualService> =
         desired.iter().map(|d| (d.vs.service.key, &d.vs)).collect();
+    let had_more: HashSet<ServiceKey> = before
+        .iter()
+        .filter(|vs| beyond_proc(vs))
+        .map(|vs| vs.service.key)
+        .collect();
     let mut suspects = HashSet::new();
     let mut seen = HashSet::with_capacity(table.len());
     let mut marks: HashMap<u32, usize> = HashMap::new();
@@ -508,7 +618,7 @@ fn differing_in_proc(
             continue;
         }
         match wanted.get(&key) {
-            Some(vs) if !beyond_proc(vs) && same_in_proc(vs, ps) => {}
+            Some(vs) if !beyond_proc(vs) && !had_more.contains(&key) && same_in_proc(vs, ps) => {}
             _ => {
                 suspects.insert(key);
             }
@@ -546,7 +656,7 @@ fn same_in_proc(vs: &VirtualService, ps: &ProcService) -> bool {
     }
 }
 
-/// Whether a desired service has settings /proc/net/ip_vs does not show: an engine,
+/// Whether a service has settings /proc/net/ip_vs does not show: an engine,
 /// scheduler flags, persistence (shown in jiffies), one-packet on IPv6, a netmask,
 /// thresholds or tunnels on its destinations.
 fn beyond_proc(vs: &VirtualService) -> bool {
@@ -598,14 +708,16 @@ mod tests {
                     .with_dest(dest("10.0.0.3", 2)),
             ])
         };
-        let suspects = |file: &[DesiredService], proc: &str| {
-            let mut keys: Vec<_> = differing_in_proc(&proc_table(proc), file, &Scope::everything())
-                .into_iter()
-                .map(|k| plan::describe(&k))
-                .collect();
+        let suspects_after = |file: &[DesiredService], before: &[VirtualService], proc: &str| {
+            let mut keys: Vec<_> =
+                differing_in_proc(&proc_table(proc), file, before, &Scope::everything())
+                    .into_iter()
+                    .map(|k| plan::describe(&k))
+                    .collect();
             keys.sort();
             keys
         };
+        let suspects = |file: &[DesiredService], proc: &str| suspects_after(file, &[], proc);
         let same = "TCP  0A000001:0050 rr \n  -> 0A000003:0050 Masq 2 0 0\n  -> 0A000002:0050 Masq 1 0 0\n";
         assert!(
             suspects(&file("rr"), same).is_empty(),
@@ -645,6 +757,11 @@ mod tests {
             suspects(&persistent, same),
             ["tcp 10.0.0.1:80"],
             "not shown: read it"
+        );
+        assert_eq!(
+            suspects_after(&file("rr"), &[persistent[0].vs.clone()], same),
+            ["tcp 10.0.0.1:80"],
+            "not shown before, cleared by FILE: read it"
         );
     }
 

@@ -2,6 +2,8 @@
 //! `-S` writes it (`-A` and `-a` lines in ipvsadm's syntax, comment and blank lines).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cli::Command;
 use crate::cli::args;
@@ -33,20 +35,31 @@ pub fn read_while<T: Send>(
         return std::thread::scope(|s| {
             let parsing = s.spawn(|| read_json(input));
             let other = meanwhile();
-            (parsing.join().unwrap_or_else(|_| read_json(input)), other)
+            let parsed = parsing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (parsed, other)
         });
     }
+    // -R, as ipvsadm, drops a last line that ends in blanks but not in a newline; apply
+    // must not delete what such a line asks for.
+    let with_newline;
+    let input = if input.last().is_some_and(|&b| b != b'\n') {
+        with_newline = [input, b"\n"].concat();
+        &with_newline[..]
+    } else {
+        input
+    };
     let pieces = pieces(input);
-    let parsed: Vec<std::sync::OnceLock<Vec<(usize, Rule)>>> =
-        pieces.iter().map(|_| std::sync::OnceLock::new()).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let assembled: Vec<OnceLock<Piece>> = pieces.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
     let work = || {
         loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(&(piece, first)) = pieces.get(i) else {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(text, first)) = pieces.get(i) else {
                 break;
             };
-            let _ = parsed[i].set(parse_rules(piece, first));
+            let _ = assembled[i].set(Piece::assemble(text, first));
         }
     };
     let other = std::thread::scope(|s| {
@@ -55,14 +68,16 @@ pub fn read_while<T: Send>(
         work();
         other
     });
-    let rules = parsed
+    let assembled = assembled
         .into_iter()
         .zip(&pieces)
-        .flat_map(|(cell, &(piece, first))| {
+        .map(|(cell, &(text, first))| {
+            // Every piece is done by now (a worker that panicked ended the scope with its
+            // panic); assembling here again only spares an unwrap.
             cell.into_inner()
-                .unwrap_or_else(|| parse_rules(piece, first))
+                .unwrap_or_else(|| Piece::assemble(text, first))
         });
-    (assemble(rules), other)
+    (join(assembled), other)
 }
 
 /// A rule file cut into pieces of whole lines (one for a small file), each with the
@@ -86,22 +101,13 @@ fn pieces(input: &[u8]) -> Vec<(&[u8], usize)> {
 
 fn read_json(input: &[u8]) -> Result<Vec<DesiredService>, Vec<Problem>> {
     let text = std::str::from_utf8(input).map_err(|e| {
-        vec![Problem {
-            at: format!("byte {}", e.valid_up_to()),
-            what: "the JSON document is not UTF-8".into(),
-            fix: "save the file as UTF-8".into(),
-        }]
+        vec![Problem::new(
+            format!("byte {}", e.valid_up_to()),
+            "the JSON document is not UTF-8",
+            "save the file as UTF-8",
+        )]
     })?;
-    let services = json::read_services(text).map_err(|problems| {
-        problems
-            .into_iter()
-            .map(|p| Problem {
-                at: p.at,
-                what: p.what,
-                fix: p.fix,
-            })
-            .collect::<Vec<_>>()
-    })?;
+    let services = json::read_services(text)?;
     Ok(services
         .into_iter()
         .enumerate()
@@ -128,72 +134,122 @@ enum Rule {
     Problem(Problem),
 }
 
-/// Parses the rules of `input`, a whole number of lines that starts at line `first`.
-fn parse_rules(input: &[u8], first: usize) -> Vec<(usize, Rule)> {
+/// The rules of `input`, a whole number of lines that starts at line `first`, with their
+/// line numbers.
+fn parse_rules(input: &[u8], first: usize) -> impl Iterator<Item = (usize, Rule)> {
+    // One argument list for every line, its program name kept.
+    let mut argv = vec![b"rsipvsadm".to_vec()];
     RuleReader::new(input)
         .filter(|rule| !rule.is_comment())
-        .map(|rule| {
+        .map(move |rule| {
             let number = first + rule.number - 1;
-            let at = Origin::Line(number).to_string();
-            let mut argv = Vec::with_capacity(rule.words.len() + 1);
-            argv.push(b"rsipvsadm".to_vec());
+            let at = || Origin::Line(number).to_string();
+            argv.truncate(1);
             argv.extend(rule.words);
             let parsed = match args::parse_rule(&argv) {
                 Ok(Command::AddService(service)) => Rule::Service(service),
                 Ok(Command::AddServer(key, dest)) => Rule::Server(key, dest),
-                Ok(other) => Rule::Problem(Problem {
-                    at,
-                    what: format!("{} has no place in a desired state", what_it_is(&other)),
-                    fix: "write only -A and -a rules: apply adds, edits and deletes by itself"
-                        .into(),
-                }),
-                Err(error) => Rule::Problem(Problem {
-                    at,
-                    what: String::from_utf8_lossy(&error.one_line()).into_owned(),
-                    fix: "write the rule as ipvsadm takes it, or as -S prints it".into(),
-                }),
+                Ok(other) => Rule::Problem(Problem::new(
+                    at(),
+                    format!("{} has no place in a desired state", what_it_is(&other)),
+                    "write only -A and -a rules: apply adds, edits and deletes by itself",
+                )),
+                Err(error) => Rule::Problem(Problem::new(
+                    at(),
+                    String::from_utf8_lossy(&error.one_line()),
+                    "write the rule as ipvsadm takes it, or as -S prints it",
+                )),
             };
             (number, parsed)
         })
-        .collect()
 }
 
-/// The desired services of the parsed rules, in order.
-fn assemble(
-    rules: impl Iterator<Item = (usize, Rule)>,
-) -> Result<Vec<DesiredService>, Vec<Problem>> {
-    let mut problems = Vec::new();
-    let mut services: Vec<DesiredService> = Vec::new();
-    let mut first_of: HashMap<ServiceKey, usize> = HashMap::new();
-    let mut servers = Vec::new();
-    for (number, rule) in rules {
-        match rule {
-            Rule::Service(service) => {
-                first_of.entry(service.key).or_insert(services.len());
-                services.push(DesiredService {
+/// The services of a piece of a rule file, each with the real servers the piece gives
+/// it; the real servers of services the piece does not have wait for [`join`].
+struct Piece {
+    services: Vec<DesiredService>,
+    /// Line number, service, real server.
+    orphans: Vec<(usize, ServiceKey, Destination)>,
+    problems: Vec<Problem>,
+}
+
+impl Piece {
+    fn assemble(text: &[u8], first: usize) -> Piece {
+        let mut piece = Piece {
+            services: Vec::new(),
+            orphans: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut servers = Vec::new();
+        for (number, rule) in parse_rules(text, first) {
+            match rule {
+                Rule::Service(service) => piece.services.push(DesiredService {
                     vs: VirtualService::new(service),
                     origin: Origin::Line(number),
                     dest_origins: Vec::new(),
-                });
+                }),
+                Rule::Server(key, dest) => servers.push((number, key, dest)),
+                Rule::Problem(problem) => piece.problems.push(problem),
             }
-            Rule::Server(key, dest) => servers.push((key, dest, number)),
-            Rule::Problem(problem) => problems.push(problem),
         }
-    }
-    for (key, dest, number) in servers {
-        match first_of.get(&key) {
-            Some(&i) => {
-                services[i].vs.dests.push(RealServer::new(dest));
-                services[i].dest_origins.push(Origin::Line(number));
+        // A rule's real servers may come before it: attach them once all are read.
+        let mut first_of = HashMap::with_capacity(piece.services.len());
+        for (i, d) in piece.services.iter().enumerate() {
+            first_of.entry(d.vs.service.key).or_insert(i);
+        }
+        for (number, key, dest) in servers {
+            match first_of.get(&key) {
+                Some(&i) => attach(&mut piece.services[i], number, dest),
+                None => piece.orphans.push((number, key, dest)),
             }
-            None => problems.push(Problem {
-                at: Origin::Line(number).to_string(),
-                what: format!(
-                    "a real server of {}, which no -A rule adds",
-                    crate::plan::describe(&key)
-                ),
-                fix: "add the service with an -A rule".into(),
-            }),
+        }
+        piece
+    }
+}
+
+fn attach(d: &mut DesiredService, number: usize, dest: Destination) {
+    d.vs.dests.push(RealServer::new(dest));
+    d.dest_origins.push(Origin::Line(number));
+}
+
+/// The desired services of a rule file's pieces, in order: each real server with the
+/// first service of its key, in the order of the lines. (A service defined twice is an
+/// error [`crate::plan::check`] reports; a piece gives its own real servers to its own
+/// definition.)
+fn join(pieces: impl Iterator<Item = Piece>) -> Result<Vec<DesiredService>, Vec<Problem>> {
+    let mut services: Vec<DesiredService> = Vec::new();
+    let mut orphans = Vec::new();
+    let mut problems = Vec::new();
+    for mut piece in pieces {
+        services.append(&mut piece.services);
+        orphans.append(&mut piece.orphans);
+        problems.append(&mut piece.problems);
+    }
+    if !orphans.is_empty() {
+        let mut first_of = HashMap::with_capacity(services.len());
+        for (i, d) in services.iter().enumerate() {
+            first_of.entry(d.vs.service.key).or_insert(i);
+        }
+        let mut reordered = Vec::new();
+        for (number, key, dest) in orphans {
+            match first_of.get(&key) {
+                Some(&i) => {
+                    attach(&mut services[i], number, dest);
+                    reordered.push(i);
+                }
+                None => problems.push(Problem::new(
+                    Origin::Line(number).to_string(),
+                    format!(
+                        "a real server of {}, which no -A rule adds",
+                        crate::plan::describe(&key)
+                    ),
+                    "add the service with an -A rule",
+                )),
+            }
+        }
+        // Real servers from other pieces: back in the order of their lines.
+        for i in reordered {
+            in_line_order(&mut services[i]);
         }
     }
     if problems.is_empty() {
@@ -201,6 +257,22 @@ fn assemble(
     } else {
         Err(problems)
     }
+}
+
+fn in_line_order(d: &mut DesiredService) {
+    let line = |origin: &Origin| match origin {
+        Origin::Line(n) => *n,
+        _ => 0,
+    };
+    if d.dest_origins.is_sorted_by_key(line) {
+        return;
+    }
+    let mut both: Vec<_> = std::mem::take(&mut d.vs.dests)
+        .into_iter()
+        .zip(std::mem::take(&mut d.dest_origins))
+        .collect();
+    both.sort_by_key(|(_, origin)| line(origin));
+    (d.vs.dests, d.dest_origins) = both.into_iter().unzip();
 }
 
 fn what_it_is(command: &Command) -> &'static str {
@@ -257,6 +329,15 @@ mod tests {
     }
 
     #[test]
+    fn a_last_line_without_its_newline_counts() {
+        // -R drops this line as ipvsadm does (cli::rules); apply would delete its server.
+        let rules = b"-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m  ";
+        let desired = read(rules).unwrap();
+        assert_eq!(desired[0].vs.dests.len(), 1);
+        assert_eq!(desired[0].dest_origins, [Origin::Line(2)]);
+    }
+
+    #[test]
     fn every_bad_line_is_reported() {
         let rules = b"-A -t 10.0.0.1:80\n-D -t 10.0.0.1:80\n-a -t 10.0.0.9:80 -r 10.0.0.2\n-A -t 10.0.0.1:0\n";
         let problems: Vec<_> = read(rules)
@@ -299,6 +380,34 @@ mod tests {
         assert_eq!(desired.len(), 20_000);
         assert_eq!(desired[12_345].origin, Origin::Line(2 + 2 * 12_345));
         assert_eq!(desired[12_345].dest_origins, [Origin::Line(3 + 2 * 12_345)]);
+    }
+
+    #[test]
+    fn real_servers_from_other_pieces_keep_the_order_of_their_lines() {
+        let filler: String = (0..5_000)
+            .map(|i| format!("-A -t 10.1.{}.{}:80 -s rr\n", i / 250, i % 250 + 1))
+            .collect();
+        let rules = format!(
+            "-a -t 10.2.0.1:80 -r 10.9.0.1:80 -m\n{filler}-A -t 10.2.0.1:80 -s sh\n\
+             -a -t 10.2.0.1:80 -r 10.9.0.2:80 -m\n{filler}-a -t 10.2.0.1:80 -r 10.9.0.3:80 -m\n"
+        );
+        assert!(pieces(rules.as_bytes()).len() > 3);
+        let desired = read(rules.as_bytes()).unwrap();
+        let sh = desired
+            .iter()
+            .find(|d| d.vs.service.scheduler == "sh")
+            .unwrap();
+        let addrs: Vec<String> = sh
+            .vs
+            .dests
+            .iter()
+            .map(|rs| rs.dest.addr.to_string())
+            .collect();
+        assert_eq!(addrs, ["10.9.0.1", "10.9.0.2", "10.9.0.3"]);
+        assert_eq!(
+            sh.dest_origins,
+            [Origin::Line(1), Origin::Line(5_003), Origin::Line(10_004)]
+        );
     }
 
     #[test]

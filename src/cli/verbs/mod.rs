@@ -51,10 +51,10 @@ pub fn apply_command() -> Command {
         .about("Make the live table equal to FILE, without flushing it")
         .long_about(
             "Make the live IPVS table equal to FILE without flushing it: read the table, \
-             compute the smallest plan, print it as ipvsadm rule lines, run its new \
-             services, destinations and edits in one batch and, only if the kernel took \
-             them all, its deletes in a second one (draining first with --drain), then \
-             read the table again to verify. What did not change is not touched: its \
+             compute the smallest plan, print it as ipvsadm rule lines, and run it in \
+             batches, each only if the kernel took every change before: adds and edits; \
+             moves of sh, dh and mh real servers into FILE's order; with --drain, weight \
+             0 for what goes away; deletes. Then read the table again to verify. What did not change is not touched: its \
              connections and counters survive. A bad FILE changes nothing. Exit status: \
              0 when the table equals FILE, 1 when a change was refused or the table still \
              differs, 2 when FILE or the command line is bad or IPVS cannot be reached.",
@@ -74,7 +74,8 @@ pub fn apply_command() -> Command {
                 .value_hint(ValueHint::Other)
                 .help(
                     "Set each real server that goes away to weight 0 first, wait until its \
-                     active connections end or SECONDS pass, then delete it",
+                     connections end (TCP, SCTP: established ones; UDP and fwmark: all) or \
+                     SECONDS pass, then delete it",
                 ),
         )
         .arg(file_arg())
