@@ -16,7 +16,7 @@ use crate::netlink::attrs::{CmdAttr, IPVS_GENL_NAME, InfoAttr, IpvsCmd};
 use crate::netlink::codec::{self, daemon_nest, ipvs_message, key_attr, service_nest};
 use crate::netlink::message::{GenlMessage, genl_attrs};
 use crate::netlink::nla::RawNla;
-use crate::netlink::socket::GenlSocket;
+use crate::netlink::socket::{EncodedBatch, GenlSocket};
 
 pub struct Ipvs {
     sock: GenlSocket,
@@ -200,17 +200,23 @@ impl Ipvs {
         &mut self,
         requests: impl IntoIterator<Item = &'a Request>,
     ) -> Result<Vec<Result<(), Errno>>> {
-        let msgs: Vec<_> = requests.into_iter().map(Request::to_message).collect();
-        self.apply_messages(&msgs)
+        let mut batch = self.encode(requests);
+        self.apply_encoded(&mut batch)
     }
 
-    /// [`Ipvs::apply_batch`] of requests already encoded ([`Request::to_message`]), for a
-    /// caller that encodes them while it does something else.
-    pub fn apply_messages(
-        &mut self,
-        msgs: &[GenlMessage<CmdAttr>],
-    ) -> Result<Vec<Result<(), Errno>>> {
-        let outcomes = self.sock.batch(self.family, msgs)?;
+    /// Requests encoded for [`Ipvs::apply_encoded`], for a caller that encodes them while
+    /// it does something else.
+    pub fn encode<'a>(&self, requests: impl IntoIterator<Item = &'a Request>) -> EncodedBatch {
+        let mut batch = EncodedBatch::new(self.family);
+        for request in requests {
+            batch.push(&request.to_message());
+        }
+        batch
+    }
+
+    /// [`Ipvs::apply_batch`] of requests already encoded.
+    pub fn apply_encoded(&mut self, batch: &mut EncodedBatch) -> Result<Vec<Result<(), Errno>>> {
+        let outcomes = self.sock.send_batch(batch)?;
         Ok(outcomes
             .into_iter()
             .map(|o| o.map_or(Ok(()), Err))

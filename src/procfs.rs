@@ -43,26 +43,70 @@ pub struct ProcDest {
 
 /// The table of the calling thread's network namespace, as `/proc/net/ip_vs` shows it.
 pub fn read_table() -> io::Result<Vec<ProcService>> {
-    use std::io::Read;
-    let mut text = String::new();
-    // The kernel hands the file out a page or so per read. (Parsing on another thread as
-    // it comes was slower under emulation: tests/bench/run.)
-    let mut file = std::fs::File::open("/proc/thread-self/net/ip_vs")?;
-    let mut buf = vec![0; 64 << 10];
+    read_table_from(
+        std::fs::File::open("/proc/thread-self/net/ip_vs")?,
+        64 << 10,
+    )
+}
+
+/// Reads the table `file` gives a few lines at a time (the kernel hands the file out a
+/// page or so per read), so its text is never all in memory; `buffer`: the longest
+/// line allowed.
+fn read_table_from(mut file: impl io::Read, buffer: usize) -> io::Result<Vec<ProcService>> {
+    let mut buf = vec![0; buffer];
+    let mut filled = 0;
+    let mut parser = TableParser::default();
+    let unexpected = || io::Error::other("/proc/net/ip_vs is not as expected");
     loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
+        if filled == buf.len() {
+            // A line longer than the buffer: no line of that file is.
+            return Err(unexpected());
         }
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        let n = file.read(&mut buf[filled..])?;
+        filled += n;
+        let whole = match buf[..filled].iter().rposition(|&b| b == b'\n') {
+            _ if n == 0 => filled,
+            Some(last) => last + 1,
+            None => continue,
+        };
+        parser.lines(&buf[..whole]).ok_or_else(unexpected)?;
+        buf.copy_within(whole..filled, 0);
+        filled -= whole;
+        if n == 0 {
+            return Ok(parser.services);
+        }
     }
-    parse_table(&text).ok_or_else(|| io::Error::other("/proc/net/ip_vs is not as expected"))
 }
 
 /// Parses `/proc/net/ip_vs`; `None` if a line is not as the kernel writes them.
 pub fn parse_table(text: &str) -> Option<Vec<ProcService>> {
-    let mut services: Vec<ProcService> = Vec::new();
-    for line in text.lines().skip(3) {
+    let mut parser = TableParser::default();
+    parser.lines(text.as_bytes())?;
+    Some(parser.services)
+}
+
+/// `/proc/net/ip_vs` parsed line by line: three header lines, then each service followed
+/// by its destinations.
+#[derive(Default)]
+struct TableParser {
+    lines: usize,
+    services: Vec<ProcService>,
+}
+
+impl TableParser {
+    /// Parses whole lines; `None` if one is not as the kernel writes them.
+    fn lines(&mut self, text: &[u8]) -> Option<()> {
+        let text = std::str::from_utf8(text).ok()?;
+        for line in text.lines() {
+            self.lines += 1;
+            if self.lines > 3 {
+                self.line(line)?;
+            }
+        }
+        Some(())
+    }
+
+    fn line(&mut self, line: &str) -> Option<()> {
         // At most the eight fields any line has, without allocating.
         let mut fields = [""; 8];
         let mut count = 0;
@@ -73,7 +117,7 @@ pub fn parse_table(text: &str) -> Option<Vec<ProcService>> {
         match &fields[..count] {
             ["->", addr_port, fwd, weight, active, ..] => {
                 let (addr, port) = endpoint(addr_port)?;
-                services.last_mut()?.dests.push(ProcDest {
+                self.services.last_mut()?.dests.push(ProcDest {
                     addr,
                     port,
                     fwd: match *fwd {
@@ -87,7 +131,7 @@ pub fn parse_table(text: &str) -> Option<Vec<ProcService>> {
                     active_conns: active.parse().ok()?,
                 });
             }
-            ["FWM", mark, scheduler, rest @ ..] => services.push(ProcService {
+            ["FWM", mark, scheduler, rest @ ..] => self.services.push(ProcService {
                 key: ProcKey::Fwmark(u32::from_str_radix(mark, 16).ok()?),
                 scheduler: scheduler.to_string(),
                 one_packet: rest.contains(&"ops"),
@@ -102,7 +146,7 @@ pub fn parse_table(text: &str) -> Option<Vec<ProcService>> {
                     "SCTP" => Protocol::Sctp,
                     other => Protocol::Other(other.strip_prefix("IP_")?.parse().ok()?),
                 };
-                services.push(ProcService {
+                self.services.push(ProcService {
                     key: ProcKey::Addr {
                         protocol,
                         addr,
@@ -116,8 +160,8 @@ pub fn parse_table(text: &str) -> Option<Vec<ProcService>> {
             }
             _ => return None,
         }
+        Some(())
     }
-    Some(services)
 }
 
 /// `0A000001:0050` or `[2001:0db8:...:0001]:0050`.
@@ -223,6 +267,41 @@ IP_47  0A000009:0000 wlc persistent 90000 FFFFFF00
             }
         ));
         assert_eq!(parse_table("a\nb\nc\n  -> x\n"), None);
+    }
+
+    /// Reads of a few bytes each, as the kernel's pages end anywhere in a line.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reads_the_table_a_few_bytes_at_a_time() {
+        let mut text = String::from("IP Virtual Server version 1.2.1 (size=4096)\nProt\n  ->\n");
+        for i in 0..300 {
+            text.push_str(&format!("TCP  0A0100{:02X}:0050 rr \n", i % 256));
+            text.push_str("  -> 0A000003:0050      Route   1      0          0         \n");
+        }
+        let whole = parse_table(&text).unwrap();
+        assert_eq!(whole.len(), 300);
+        for (step, buffer) in [(1, 128), (7, 100), (4096, 4096), (100_000, 64 << 10)] {
+            let read = read_table_from(Trickle(text.as_bytes(), step), buffer).unwrap();
+            assert_eq!(read, whole, "{step}-byte reads");
+        }
+        // The last line without its newline still counts.
+        let cut = text.trim_end_matches('\n');
+        assert_eq!(
+            read_table_from(Trickle(cut.as_bytes(), 13), 128).unwrap(),
+            whole
+        );
+        // A line longer than the buffer is an error, not a loop.
+        assert!(read_table_from(Trickle(text.as_bytes(), 50), 40).is_err());
     }
 
     #[test]

@@ -71,6 +71,57 @@ fn initial_recv_len() -> usize {
     if page > 4096 { 8192 } else { 4096 }
 }
 
+/// Requests emitted back to back for [`GenlSocket::send_batch`]: a few bytes each where
+/// the typed messages they come from hold a list per attribute, so a batch of tens of
+/// thousands stays small. Sequence numbers are set when sent.
+pub struct EncodedBatch {
+    family: u16,
+    bytes: Vec<u8>,
+    /// Where each message ends in `bytes`; where the one before ends for one that
+    /// netlink cannot carry (nothing emitted).
+    ends: Vec<usize>,
+}
+
+impl EncodedBatch {
+    pub fn new(family: u16) -> Self {
+        EncodedBatch {
+            family,
+            bytes: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// Appends a request; one netlink cannot carry takes no bytes, and is refused with
+    /// EMSGSIZE when the batch is sent.
+    pub fn push<A: Nla>(&mut self, msg: &GenlMessage<A>) {
+        let _ = msg.emit(&mut self.bytes, self.family, NLM_F_REQUEST, 0);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn start_of(&self, index: usize) -> usize {
+        if index == 0 { 0 } else { self.ends[index - 1] }
+    }
+
+    /// Sets the sequence number of message `index`; false if it has no bytes.
+    fn set_seq(&mut self, index: usize, seq: u32) -> bool {
+        let start = self.start_of(index);
+        if start == self.ends[index] {
+            return false;
+        }
+        // nlmsg_seq: after the length, type and flags of `struct nlmsghdr`.
+        self.bytes[start + 8..start + 12].copy_from_slice(&seq.to_ne_bytes());
+        true
+    }
+}
+
 /// A generic netlink socket bound to the network namespace it was created in.
 pub struct GenlSocket {
     sock: NlSocket,
@@ -321,32 +372,39 @@ impl GenlSocket {
         family: u16,
         msgs: &[GenlMessage<A>],
     ) -> Result<Vec<Option<Errno>>> {
-        let mut outcomes = vec![None; msgs.len()];
+        let mut encoded = EncodedBatch::new(family);
+        for msg in msgs {
+            encoded.push(msg);
+        }
+        self.send_batch(&mut encoded)
+    }
+
+    /// [`GenlSocket::batch`] of messages already encoded.
+    pub fn send_batch(&mut self, batch: &mut EncodedBatch) -> Result<Vec<Option<Errno>>> {
+        let mut outcomes = vec![None; batch.len()];
         let mut buf = Vec::new();
         let mut start = 0;
-        while start < msgs.len() {
-            buf.clear();
+        while start < batch.len() {
             let base = self.seq;
+            let first_byte = batch.start_of(start);
             let mut end = start;
-            while end < msgs.len() && end - start < self.max_batch_messages {
-                let at = buf.len();
+            while end < batch.len()
+                && end - start < self.max_batch_messages
+                && (end == start || batch.ends[end] - first_byte <= self.max_batch_bytes)
+            {
                 let seq = base.wrapping_add((end - start) as u32);
-                if msgs[end]
-                    .emit(&mut buf, family, NLM_F_REQUEST, seq)
-                    .is_err()
-                {
+                if !batch.set_seq(end, seq) {
                     // Netlink cannot carry it: refused on its own, as the kernel would
                     // refuse an oversized message, and never sent.
                     outcomes[end] = Some(Errno::EMSGSIZE);
-                } else if buf.len() > self.max_batch_bytes && end > start {
-                    buf.truncate(at);
-                    break;
                 }
                 end += 1;
             }
             let count = (end - start) as u32;
             let sentinel = base.wrapping_add(count);
             self.next_seq(count + 1);
+            buf.clear();
+            buf.extend_from_slice(&batch.bytes[first_byte..batch.ends[end - 1]]);
             emit_sentinel(&mut buf, sentinel);
             self.send(&buf)?;
             self.collect_batch_errors(base, count, sentinel, &mut outcomes[start..end])?;

@@ -19,8 +19,7 @@ use crate::model::{
     AddressFamily, DestKey, Destination, FwdMethod, Netmask, Protocol, RealServer, Request,
     ServiceFlags, ServiceKey, VirtualService,
 };
-use crate::netlink::attrs::CmdAttr;
-use crate::netlink::message::GenlMessage;
+use crate::netlink::socket::EncodedBatch;
 use crate::output::plan::{rule_line, write_rule};
 use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
 use crate::procfs::{self, ProcDest, ProcKey, ProcService};
@@ -110,19 +109,17 @@ pub fn run(opts: &Options) -> i32 {
     // The plan is printed while its requests are encoded, and before they run: printed
     // while they ran, it slowed the kernel's work under emulation by more than printing
     // takes (tests/bench/run).
-    let messages = std::thread::scope(|s| {
+    let batches = std::thread::scope(|s| {
         s.spawn(|| print_plan(&plan));
-        plan.steps
-            .iter()
-            .map(|step| step.request.to_message())
-            .collect::<Vec<GenlMessage<CmdAttr>>>()
+        plan.stages()
+            .map(|stage| ipvs.encode(stage.iter().map(|step| &step.request)))
     });
     let mut run = Runner {
         ipvs: &mut ipvs,
         name: &opts.name,
         refused: 0,
     };
-    run.stages(&plan, &messages, opts.drain);
+    run.stages(&plan, batches, opts.drain);
     let refused = run.refused;
     let verified = verify(&mut ipvs, &desired, &opts.scope, &current, &plan);
     let status = match verified {
@@ -147,7 +144,7 @@ pub fn run(opts: &Options) -> i32 {
             EXIT_DIFFERENT
         }
     };
-    leave(status, (desired, current, plan, messages))
+    leave(status, (desired, current, plan))
 }
 
 /// Returns `status` without freeing `tables`: the process ends right after, and freeing a
@@ -233,10 +230,16 @@ fn checked(
 }
 
 fn print_plan(plan: &Plan) {
-    let mut text = String::new();
+    // In pieces: a large plan is never all in memory as text.
+    const PIECE: usize = 64 << 10;
+    let mut text = String::with_capacity(PIECE + 1024);
     for step in &plan.steps {
         write_rule(&mut text, &step.request);
         text.push('\n');
+        if text.len() >= PIECE {
+            console::stdout_bytes(text.as_bytes());
+            text.clear();
+        }
     }
     console::stdout_bytes(text.as_bytes());
 }
@@ -258,21 +261,12 @@ const STOPPED_AFTER: [&str; 3] = [
 
 impl Runner<'_> {
     /// Runs the plan's stages in order, each only if the kernel took every step before.
-    /// `messages`: the plan's steps, encoded.
-    fn stages(
-        &mut self,
-        plan: &Plan,
-        mut messages: &[GenlMessage<CmdAttr>],
-        drain: Option<Duration>,
-    ) {
-        let [changes, moves, weight_zero, deletes] = plan.stages();
-        let mut stage_messages = |steps: &[Step]| {
-            let (these, rest) = messages.split_at(steps.len());
-            messages = rest;
-            these
-        };
-        for (stage, stopped) in [changes, moves, weight_zero].into_iter().zip(STOPPED_AFTER) {
-            self.batch(stage, stage_messages(stage));
+    /// `batches`: the plan's stages, encoded.
+    fn stages(&mut self, plan: &Plan, mut batches: [EncodedBatch; 4], drain: Option<Duration>) {
+        let stages = plan.stages();
+        // Each stage but the deletes can stop apply.
+        for ((stage, batch), stopped) in stages.iter().zip(&mut batches).zip(STOPPED_AFTER) {
+            self.batch(stage, batch);
             if self.refused > 0 {
                 errln!("{}: {stopped}", self.name);
                 return;
@@ -281,14 +275,14 @@ impl Runner<'_> {
         if let Some(limit) = drain {
             self.drain(plan, limit);
         }
-        self.batch(deletes, stage_messages(deletes));
+        self.batch(stages[3], &mut batches[3]);
     }
 
-    fn batch(&mut self, steps: &[Step], messages: &[GenlMessage<CmdAttr>]) {
+    fn batch(&mut self, steps: &[Step], batch: &mut EncodedBatch) {
         if steps.is_empty() {
             return;
         }
-        match self.ipvs.apply_messages(messages) {
+        match self.ipvs.apply_encoded(batch) {
             Ok(outcomes) => {
                 // A refused service takes its destinations' adds with it (ESRCH).
                 let mut refused_services = Vec::new();

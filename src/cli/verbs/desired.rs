@@ -197,9 +197,22 @@ impl Piece {
         for (i, d) in piece.services.iter().enumerate() {
             first_of.entry(d.vs.service.key).or_insert(i);
         }
-        for (number, key, dest) in servers {
-            match first_of.get(&key) {
-                Some(&i) => attach(&mut piece.services[i], number, dest),
+        let places: Vec<Option<usize>> = servers
+            .iter()
+            .map(|(_, key, _)| first_of.get(key).copied())
+            .collect();
+        // Each list allocated once, at its size.
+        let mut counts = vec![0; piece.services.len()];
+        for &i in places.iter().flatten() {
+            counts[i] += 1;
+        }
+        for (d, count) in piece.services.iter_mut().zip(counts) {
+            d.vs.dests.reserve_exact(count);
+            d.dest_origins.reserve_exact(count);
+        }
+        for ((number, key, dest), place) in servers.into_iter().zip(places) {
+            match place {
+                Some(i) => attach(&mut piece.services[i], number, dest),
                 None => piece.orphans.push((number, key, dest)),
             }
         }
