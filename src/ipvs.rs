@@ -166,10 +166,10 @@ impl Ipvs {
 
     /// Applies one change and waits for the kernel's answer.
     pub fn apply(&mut self, request: &Request) -> Result<()> {
-        let msg = request.to_message();
+        let mut batch = EncodedBatch::new(self.family);
         // One that netlink cannot carry is a typed error here (in a batch, an EMSGSIZE).
-        msg.emit(&mut Vec::new(), self.family, 0, 0)?;
-        let outcome = self.sock.batch(self.family, &[msg])?;
+        batch.push(&request.to_message())?;
+        let outcome = self.sock.send_batch(&mut batch)?;
         match outcome.first() {
             Some(Some(errno)) => Err(Error::Kernel(*errno)),
             _ => Ok(()),
@@ -209,7 +209,8 @@ impl Ipvs {
     pub fn encode<'a>(&self, requests: impl IntoIterator<Item = &'a Request>) -> EncodedBatch {
         let mut batch = EncodedBatch::new(self.family);
         for request in requests {
-            batch.push(&request.to_message());
+            // Refused with EMSGSIZE when sent.
+            let _ = batch.push(&request.to_message());
         }
         batch
     }

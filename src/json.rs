@@ -10,6 +10,7 @@
 //! `tests/data/state-v1.json` is a document printed from a fixed state; a test keeps the
 //! schema from changing by accident.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -25,10 +26,10 @@ use crate::model::{
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// ipvsadm's limits: scheduler and engine names, persistence timeouts, weights.
-const NAME_MAX: usize = 15;
-const MAX_TIMEOUT: u32 = 86400 * 31;
-const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
+use crate::model::{DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, MAX_TIMEOUT, SCHED_NAME_MAX};
+/// The longest engine name the document takes (one less than ipvsadm's `--pe`, which
+/// copies 16 bytes without a terminating NUL).
+const PE_NAME_MAX: usize = 15;
 
 // ---------------------------------------------------------------------------------------
 // Printing
@@ -36,7 +37,7 @@ const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
 #[derive(Serialize)]
 struct DocumentOut<'a> {
     schema_version: u32,
-    services: Each<'a, VirtualService, ServiceOut>,
+    services: Each<'a, VirtualService, ServiceOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeouts: Option<TimeoutsOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,24 +47,24 @@ struct DocumentOut<'a> {
 }
 
 #[derive(Serialize)]
-struct ServiceOut {
+struct ServiceOut<'a> {
     family: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     protocol: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    address: Option<String>,
+    address: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fwmark: Option<u32>,
-    scheduler: String,
+    scheduler: &'a str,
     sched_flags: Vec<&'static str>,
     persistent: bool,
     timeout: u32,
     netmask: serde_json::Value,
-    pe: Option<String>,
+    pe: Option<&'a str>,
     one_packet: bool,
-    destinations: Vec<DestOut>,
+    destinations: Each<'a, RealServer, DestOut>,
     observed: ServiceObservedOut,
 }
 
@@ -75,7 +76,7 @@ struct ServiceObservedOut {
 
 #[derive(Serialize)]
 struct DestOut {
-    address: String,
+    address: IpAddr,
     port: u16,
     forward: &'static str,
     weight: u32,
@@ -143,12 +144,12 @@ struct InfoOut {
 #[derive(Serialize)]
 struct ConnectionsOut<'a> {
     schema_version: u32,
-    connections: Each<'a, Connection, ConnectionOut>,
+    connections: Each<'a, Connection, ConnectionOut<'a>>,
 }
 
 /// A list converted and printed one element at a time: a large table is never held as a
 /// second copy.
-struct Each<'a, T, O>(&'a [T], fn(&T) -> O);
+struct Each<'a, T, O>(&'a [T], fn(&'a T) -> O);
 
 impl<T, O: Serialize> Serialize for Each<'_, T, O> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -161,23 +162,23 @@ impl<T, O: Serialize> Serialize for Each<'_, T, O> {
 }
 
 #[derive(Serialize)]
-struct ConnectionOut {
-    protocol: String,
+struct ConnectionOut<'a> {
+    protocol: Cow<'a, str>,
     client: EndpointOut,
     #[serde(rename = "virtual")]
     virtual_address: EndpointOut,
     destination: EndpointOut,
-    state: String,
+    state: &'a str,
     expires: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pe: Option<String>,
+    pe: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pe_data: Option<String>,
+    pe_data: Option<&'a str>,
 }
 
 #[derive(Serialize)]
 struct EndpointOut {
-    address: String,
+    address: IpAddr,
     port: u16,
 }
 
@@ -203,18 +204,6 @@ fn stats_out(s: &Stats) -> StatsOut {
     }
 }
 
-/// The scheduler flags as words: the scheduler's own name for a bit, else `flag-N`.
-pub fn sched_flag_words(svc: &Service) -> Vec<&'static str> {
-    let own = names::sched_flag_names(&svc.scheduler);
-    let generic = names::sched_flag_names("");
-    names::SCHED_FLAG_BITS
-        .iter()
-        .enumerate()
-        .filter(|(_, bit)| svc.flags.contains(**bit))
-        .filter_map(|(i, _)| own[i].or(generic[i]))
-        .collect()
-}
-
 /// The word of a checksum mode, `csum,remcsum` for both, a hex number for other bits.
 fn checksum_word(flags: TunnelFlags) -> String {
     if let Some(c) = flags.checksum() {
@@ -226,7 +215,7 @@ fn checksum_word(flags: TunnelFlags) -> String {
     format!("{:#x}", flags.0)
 }
 
-fn service_out(vs: &VirtualService) -> ServiceOut {
+fn service_out(vs: &VirtualService) -> ServiceOut<'_> {
     let svc = &vs.service;
     let (protocol, address, port, fwmark) = match svc.key {
         ServiceKey::Addr {
@@ -238,7 +227,7 @@ fn service_out(vs: &VirtualService) -> ServiceOut {
                 Some(p) => serde_json::Value::from(p.word),
                 None => serde_json::Value::from(protocol.to_raw()),
             };
-            (Some(protocol), Some(addr.to_string()), Some(port), None)
+            (Some(protocol), Some(addr), Some(port), None)
         }
         ServiceKey::Fwmark { mark, .. } => (None, None, None, Some(mark)),
     };
@@ -248,17 +237,17 @@ fn service_out(vs: &VirtualService) -> ServiceOut {
         address,
         port,
         fwmark,
-        scheduler: svc.scheduler.clone(),
-        sched_flags: sched_flag_words(svc),
+        scheduler: &svc.scheduler,
+        sched_flags: names::sched_flag_words(svc),
         persistent: svc.flags.contains(ServiceFlags::PERSISTENT),
         timeout: svc.timeout,
         netmask: match svc.netmask {
             Netmask::V4(mask) => serde_json::Value::from(mask.to_string()),
             Netmask::V6(prefix) => serde_json::Value::from(prefix),
         },
-        pe: svc.pe_name.clone(),
+        pe: svc.pe_name.as_deref(),
         one_packet: svc.flags.contains(ServiceFlags::ONEPACKET),
-        destinations: vs.dests.iter().map(dest_out).collect(),
+        destinations: Each(&vs.dests, dest_out),
         observed: ServiceObservedOut {
             hashed: vs.observed.flags.contains(ServiceFlags::HASHED),
             stats: stats_out(&vs.observed.stats),
@@ -269,7 +258,7 @@ fn service_out(vs: &VirtualService) -> ServiceOut {
 fn dest_out(rs: &RealServer) -> DestOut {
     let d = &rs.dest;
     DestOut {
-        address: d.addr.to_string(),
+        address: d.addr,
         port: d.port,
         forward: d.fwd.names().word,
         weight: d.weight,
@@ -342,23 +331,23 @@ pub fn state_document(state: &State) -> String {
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
-fn endpoint_out((addr, port): (IpAddr, u16)) -> EndpointOut {
-    EndpointOut {
-        address: addr.to_string(),
-        port,
-    }
+fn endpoint_out((address, port): (IpAddr, u16)) -> EndpointOut {
+    EndpointOut { address, port }
 }
 
-fn connection_out(c: &Connection) -> ConnectionOut {
+fn connection_out(c: &Connection) -> ConnectionOut<'_> {
     ConnectionOut {
-        protocol: c.protocol.to_lowercase(),
+        protocol: match Protocol::from_label(&c.protocol).and_then(Protocol::names) {
+            Some(known) => Cow::Borrowed(known.word),
+            None => Cow::Owned(c.protocol.to_lowercase()),
+        },
         client: endpoint_out(c.client),
         virtual_address: endpoint_out(c.virtual_address),
         destination: endpoint_out(c.destination),
-        state: c.state.clone(),
+        state: &c.state,
         expires: c.expires,
-        pe: c.pe.as_ref().map(|(name, _)| name.clone()),
-        pe_data: c.pe.as_ref().map(|(_, data)| data.clone()),
+        pe: c.pe.as_ref().map(|(name, _)| name.as_str()),
+        pe_data: c.pe.as_ref().map(|(_, data)| data.as_str()),
     }
 }
 
@@ -642,8 +631,11 @@ fn service_in(svc: &ServiceIn, at: &str, problems: &mut Vec<Problem>) -> Option<
             }
         }
     };
-    let scheduler = svc.scheduler.clone().unwrap_or_else(|| "wlc".into());
-    if scheduler.is_empty() || scheduler.len() > NAME_MAX || scheduler.contains('\0') {
+    let scheduler = svc
+        .scheduler
+        .clone()
+        .unwrap_or_else(|| DEFAULT_SCHEDULER.into());
+    if scheduler.is_empty() || scheduler.len() > SCHED_NAME_MAX || scheduler.contains('\0') {
         fail(
             "scheduler",
             format!("{scheduler:?} is not a scheduler name"),
@@ -694,7 +686,7 @@ fn service_in(svc: &ServiceIn, at: &str, problems: &mut Vec<Problem>) -> Option<
         }
     };
     if let Some(pe) = &svc.pe
-        && (pe.is_empty() || pe.len() > NAME_MAX || pe.contains('\0'))
+        && (pe.is_empty() || pe.len() > PE_NAME_MAX || pe.contains('\0'))
     {
         fail(
             "pe",
@@ -1112,12 +1104,5 @@ mod tests {
         );
         let syntax = read_services("{\"schema_version\": 1,\n  \"services\": [,]}").unwrap_err();
         assert!(syntax[0].fix.contains("line 2"), "{syntax:?}");
-    }
-
-    #[test]
-    fn sched_flags_without_a_name_of_their_scheduler_are_generic() {
-        let mut sh = Service::new(ServiceKey::tcp(ip("10.0.0.1"), 80), "sh");
-        sh.flags.0 |= ServiceFlags::SCHED2 | ServiceFlags::SCHED3;
-        assert_eq!(sched_flag_words(&sh), ["sh-port", "flag-3"]);
     }
 }

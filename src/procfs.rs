@@ -49,31 +49,41 @@ pub fn read_table() -> io::Result<Vec<ProcService>> {
     )
 }
 
-/// Reads the table `file` gives a few lines at a time (the kernel hands the file out a
-/// page or so per read), so its text is never all in memory; `buffer`: the longest
-/// line allowed.
-fn read_table_from(mut file: impl io::Read, buffer: usize) -> io::Result<Vec<ProcService>> {
+/// Reads the table `file` gives (see [`read_lines`]).
+fn read_table_from(file: impl io::Read, buffer: usize) -> io::Result<Vec<ProcService>> {
+    let mut parser = TableParser::default();
+    read_lines(file, buffer, |lines| parser.lines(lines))
+        .map_err(|e| e.unwrap_or_else(|| io::Error::other("/proc/net/ip_vs is not as expected")))?;
+    Ok(parser.services)
+}
+
+/// Hands `on_lines` the whole lines of `file` a few at a time as they are read (the
+/// kernel hands these files out a page or so per read), so the text is never all in
+/// memory; `buffer`: the longest line allowed. The error is `None` when `on_lines`
+/// refused its lines or a line is longer than the buffer.
+fn read_lines(
+    mut file: impl io::Read,
+    buffer: usize,
+    mut on_lines: impl FnMut(&[u8]) -> Option<()>,
+) -> Result<(), Option<io::Error>> {
     let mut buf = vec![0; buffer];
     let mut filled = 0;
-    let mut parser = TableParser::default();
-    let unexpected = || io::Error::other("/proc/net/ip_vs is not as expected");
     loop {
         if filled == buf.len() {
-            // A line longer than the buffer: no line of that file is.
-            return Err(unexpected());
+            return Err(None);
         }
-        let n = file.read(&mut buf[filled..])?;
+        let n = file.read(&mut buf[filled..]).map_err(Some)?;
         filled += n;
         let whole = match buf[..filled].iter().rposition(|&b| b == b'\n') {
             _ if n == 0 => filled,
             Some(last) => last + 1,
             None => continue,
         };
-        parser.lines(&buf[..whole]).ok_or_else(unexpected)?;
+        on_lines(&buf[..whole]).ok_or(None)?;
         buf.copy_within(whole..filled, 0);
         filled -= whole;
         if n == 0 {
-            return Ok(parser.services);
+            return Ok(());
         }
     }
 }
@@ -120,13 +130,8 @@ impl TableParser {
                 self.services.last_mut()?.dests.push(ProcDest {
                     addr,
                     port,
-                    fwd: match *fwd {
-                        "Masq" => FwdMethod::Masq,
-                        "Local" => FwdMethod::Local,
-                        "Tunnel" => FwdMethod::Tunnel,
-                        "Route" => FwdMethod::Route,
-                        _ => FwdMethod::Bypass,
-                    },
+                    // The kernel's name of the bypass method is no listing's.
+                    fwd: FwdMethod::from_listed(fwd).unwrap_or(FwdMethod::Bypass),
                     weight: weight.parse::<i32>().ok()? as u32,
                     active_conns: active.parse().ok()?,
                 });
@@ -140,11 +145,9 @@ impl TableParser {
             }),
             [protocol, addr_port, scheduler, rest @ ..] => {
                 let (addr, port) = endpoint(addr_port)?;
-                let protocol = match *protocol {
-                    "TCP" => Protocol::Tcp,
-                    "UDP" => Protocol::Udp,
-                    "SCTP" => Protocol::Sctp,
-                    other => Protocol::Other(other.strip_prefix("IP_")?.parse().ok()?),
+                let protocol = match Protocol::from_label(protocol) {
+                    Some(known) => known,
+                    None => Protocol::Other(protocol.strip_prefix("IP_")?.parse().ok()?),
                 };
                 self.services.push(ProcService {
                     key: ProcKey::Addr {
@@ -177,8 +180,18 @@ fn endpoint(text: &str) -> Option<(IpAddr, u16)> {
 
 /// The connection table of the calling thread's network namespace.
 pub fn read_connections() -> io::Result<Vec<Connection>> {
-    let text = std::fs::read_to_string("/proc/thread-self/net/ip_vs_conn")?;
-    Ok(parse_connections(&text))
+    let file = std::fs::File::open("/proc/thread-self/net/ip_vs_conn")?;
+    let mut connections = Vec::new();
+    let mut header = true;
+    read_lines(file, 64 << 10, |lines| {
+        let text = std::str::from_utf8(lines).ok()?;
+        push_connections(text, &mut header, &mut connections);
+        Some(())
+    })
+    .map_err(|e| {
+        e.unwrap_or_else(|| io::Error::other("/proc/net/ip_vs_conn is not as expected"))
+    })?;
+    Ok(connections)
 }
 
 /// Parses `/proc/net/ip_vs_conn`: a header line, then one connection per line:
@@ -186,12 +199,30 @@ pub fn read_connections() -> io::Result<Vec<Connection>> {
 /// as 8 hex digits (most significant first), IPv6 ones in full, ports in hex. A line
 /// that does not parse is skipped.
 pub fn parse_connections(text: &str) -> Vec<Connection> {
-    text.lines().skip(1).filter_map(parse_connection).collect()
+    let mut connections = Vec::new();
+    push_connections(text, &mut true, &mut connections);
+    connections
+}
+
+/// The connections of whole lines of that file; `header`: whether its first line, the
+/// header, is still to come.
+fn push_connections(text: &str, header: &mut bool, connections: &mut Vec<Connection>) {
+    for line in text.lines() {
+        if !std::mem::take(header) {
+            connections.extend(parse_connection(line));
+        }
+    }
 }
 
 fn parse_connection(line: &str) -> Option<Connection> {
-    let f: Vec<&str> = line.split_ascii_whitespace().collect();
-    if f.len() < 9 {
+    // At most the eleven fields a line has, without allocating.
+    let mut f = [""; 11];
+    let mut count = 0;
+    for (slot, field) in f.iter_mut().zip(line.split_ascii_whitespace()) {
+        *slot = field;
+        count += 1;
+    }
+    if count < 9 {
         return None;
     }
     let endpoint = |addr: &str, port: &str| -> Option<(IpAddr, u16)> {
@@ -211,10 +242,7 @@ fn parse_connection(line: &str) -> Option<Connection> {
         destination: endpoint(f[5], f[6])?,
         state: f[7].to_string(),
         expires: f[8].parse().ok()?,
-        pe: match (f.get(9), f.get(10)) {
-            (Some(name), Some(data)) => Some((name.to_string(), data.to_string())),
-            _ => None,
-        },
+        pe: (count >= 11).then(|| (f[9].to_string(), f[10].to_string())),
     })
 }
 

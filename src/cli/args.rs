@@ -103,6 +103,23 @@ pub fn parse_rule(argv: &[Vec<u8>]) -> Result<Command, ParseError> {
     parse_bytes(argv, posix_me_harder(), Dialect::Rule)
 }
 
+/// The argument list of rule lines, one after the other: the program name kept, each
+/// line's words put after it (one list for a whole file, not one per line).
+pub struct RuleArgv(Vec<Vec<u8>>);
+
+impl RuleArgv {
+    pub fn new(program: &[u8]) -> Self {
+        RuleArgv(vec![program.to_vec()])
+    }
+
+    /// [`parse_rule`] of one line's words.
+    pub fn parse(&mut self, words: Vec<Vec<u8>>) -> Result<Command, ParseError> {
+        self.0.truncate(1);
+        self.0.extend(words);
+        parse_rule(&self.0)
+    }
+}
+
 /// Where a command line comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {

@@ -3,6 +3,8 @@
 
 use nix::errno::Errno;
 
+use crate::model::Request;
+
 /// The library operations whose refusals have messages of their own. ipvsadm keeps the
 /// last one started across `-R` lines; flush, get-info and the whole-table dump do not
 /// change it.
@@ -24,6 +26,26 @@ pub enum Operation {
     SetTimeouts,
     GetTimeouts,
     GetDaemons,
+}
+
+impl Operation {
+    /// The operation whose messages fit a request; `None` for a flush (ipvsadm's
+    /// messages after `-C` are those of whatever ran before).
+    pub fn of(request: &Request) -> Option<Operation> {
+        Some(match request {
+            Request::AddService(_) => Operation::AddService,
+            Request::EditService(_) => Operation::EditService,
+            Request::DelService(_) => Operation::DeleteService,
+            Request::AddDest(..) => Operation::AddDest,
+            Request::EditDest(..) => Operation::EditDest,
+            Request::DelDest(..) => Operation::DeleteDest,
+            Request::Zero(_) => Operation::Zero,
+            Request::SetTimeouts(_) => Operation::SetTimeouts,
+            Request::StartDaemon(_) => Operation::StartDaemon,
+            Request::StopDaemon(_) => Operation::StopDaemon,
+            Request::Flush => return None,
+        })
+    }
 }
 
 /// ipvsadm's text for `errno` after `op`.

@@ -123,10 +123,7 @@ impl<R: BufRead> RuleReader<R> {
             .split(|&b| is_delimiter(b))
             .filter(|run| !run.is_empty());
         for piece in runs.flat_map(|run| run.chunks(MAX_WORD)) {
-            let cut = piece.iter().position(|&b| b == 0).unwrap_or(piece.len());
-            if &piece[..cut] != PROGRAM_WORD {
-                words.push(piece[..cut].to_vec());
-            }
+            push_word(&mut words, piece);
         }
         self.input.consume(end + 1);
         self.newlines += 1;
@@ -159,10 +156,7 @@ impl<R: BufRead> RuleReader<R> {
                 }
                 continue;
             }
-            let end = word.iter().position(|&b| b == 0).unwrap_or(word.len());
-            if &word[..end] != PROGRAM_WORD {
-                words.push(word[..end].to_vec());
-            }
+            push_word(&mut words, &word);
             match self.peek() {
                 Some(b'\n') => {
                     self.bump();
@@ -191,6 +185,15 @@ impl<R: BufRead> Iterator for RuleReader<R> {
             }
         }
         None
+    }
+}
+
+/// Adds a word as ipvsadm's C strings see it: up to its first NUL, and left out if it
+/// is [`PROGRAM_WORD`].
+fn push_word(words: &mut Vec<Vec<u8>>, word: &[u8]) {
+    let end = word.iter().position(|&b| b == 0).unwrap_or(word.len());
+    if &word[..end] != PROGRAM_WORD {
+        words.push(word[..end].to_vec());
     }
 }
 

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 
-use super::args::{self, ParseError};
+use super::args::{self, ParseError, RuleArgv};
 use super::console::{self, errln};
 use super::errors::{Operation, kernel_message};
 use super::rules::{RuleLine, RuleReader};
@@ -409,8 +409,9 @@ impl Session {
     fn restore_compatible(&mut self, lines: impl Iterator<Item = RuleLine>) -> i32 {
         let mut status = 0;
         let mut queued = Queued::default();
+        let mut argv = RuleArgv::new(&self.argv0);
         for line in lines {
-            let command = match self.parse_line(line).map(Step::of) {
+            let command = match argv.parse(line.words).map(Step::of) {
                 Ok(Step::Change(op, request)) => {
                     queued.push(op, request, None);
                     continue;
@@ -438,13 +439,6 @@ impl Session {
         self.apply_queued(&mut queued, status).0
     }
 
-    fn parse_line(&self, line: RuleLine) -> Result<Command, ParseError> {
-        let mut argv = Vec::with_capacity(line.words.len() + 1);
-        argv.push(self.argv0.clone());
-        argv.extend(line.words);
-        args::parse_rule(&argv)
-    }
-
     /// `--test` and the first pass of `--strict`: every line parsed and checked, every bad
     /// one reported as `line N: message` on stderr. Comment lines (`#` first) are
     /// skipped: rule files often start with one.
@@ -454,9 +448,10 @@ impl Session {
     ) -> Result<Vec<(usize, Command)>, ()> {
         let mut commands = Vec::new();
         let mut bad = 0;
+        let mut argv = RuleArgv::new(&self.argv0);
         for line in lines.filter(|line| !line.is_comment()) {
             let number = line.number;
-            let problem = match self.parse_line(line) {
+            let problem = match argv.parse(line.words) {
                 Ok(Command::Help | Command::Version | Command::Restore(_)) => {
                     b"-h, -v and -R have no place in rules".to_vec()
                 }
@@ -533,29 +528,25 @@ enum Other {
 
 impl Step {
     fn of(command: Command) -> Step {
-        let (op, request) = match command {
-            Command::AddService(svc) => (Operation::AddService, Request::AddService(svc)),
-            Command::EditService(svc) => (Operation::EditService, Request::EditService(svc)),
-            Command::DeleteService(key) => (Operation::DeleteService, Request::DelService(key)),
-            Command::Clear => return Step::Change(None, Request::Flush),
-            Command::AddServer(key, dest) => (Operation::AddDest, Request::AddDest(key, dest)),
-            Command::EditServer(key, dest) => (Operation::EditDest, Request::EditDest(key, dest)),
-            Command::DeleteServer(key, dest) => {
-                (Operation::DeleteDest, Request::DelDest(key, dest))
-            }
-            Command::Zero(key) => (Operation::Zero, Request::Zero(zero_target(key))),
-            Command::SetTimeouts(t) => (Operation::SetTimeouts, Request::SetTimeouts(t)),
-            Command::StartDaemon(d) => (Operation::StartDaemon, Request::StartDaemon(d)),
-            Command::StopDaemon { state, .. } => {
-                (Operation::StopDaemon, Request::StopDaemon(state))
-            }
+        let request = match command {
+            Command::AddService(svc) => Request::AddService(svc),
+            Command::EditService(svc) => Request::EditService(svc),
+            Command::DeleteService(key) => Request::DelService(key),
+            Command::Clear => Request::Flush,
+            Command::AddServer(key, dest) => Request::AddDest(key, dest),
+            Command::EditServer(key, dest) => Request::EditDest(key, dest),
+            Command::DeleteServer(key, dest) => Request::DelDest(key, dest),
+            Command::Zero(key) => Request::Zero(zero_target(key)),
+            Command::SetTimeouts(t) => Request::SetTimeouts(t),
+            Command::StartDaemon(d) => Request::StartDaemon(d),
+            Command::StopDaemon { state, .. } => Request::StopDaemon(state),
             Command::Help => return Step::Other(Other::Help),
             Command::Version => return Step::Other(Other::Version),
             Command::List(opts) => return Step::Other(Other::List(opts)),
             Command::Save { numeric } => return Step::Other(Other::Save { numeric }),
             Command::Restore(mode) => return Step::Other(Other::Restore(mode)),
         };
-        Step::Change(Some(op), request)
+        Step::Change(Operation::of(&request), request)
     }
 }
 

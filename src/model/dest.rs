@@ -37,6 +37,12 @@ impl FwdMethod {
             _ => None,
         }
     }
+
+    /// Whether the kernel may list a destination given this method with `listed`: it
+    /// lists one whose address is local to the director as local, whatever it was given.
+    pub fn may_list_as(self, listed: FwdMethod) -> bool {
+        self == listed || listed == FwdMethod::Local
+    }
 }
 
 /// Encapsulation of a tunnelled destination (`IP_VS_CONN_F_TUNNEL_TYPE_*`).

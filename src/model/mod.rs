@@ -21,7 +21,10 @@ pub use dest::{DestKey, Destination, FwdMethod, TunnelFlags, TunnelType};
 pub use info::Info;
 pub use observed::{DestObserved, ServiceObserved};
 pub use request::Request;
-pub use service::{AddressFamily, Netmask, Protocol, Service, ServiceFlags, ServiceKey};
+pub use service::{
+    AddressFamily, DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, MAX_TIMEOUT, Netmask, Protocol,
+    SCHED_NAME_MAX, Service, ServiceFlags, ServiceKey,
+};
 pub use state::{RealServer, State, VirtualService};
 pub use stats::Stats;
 pub use timeouts::Timeouts;

@@ -2,7 +2,7 @@
 //! modes, scheduler flags, daemon states and schedulers: what ipvsadm's command line,
 //! listings and rule files, the JSON document, the completions and the man page call them.
 
-use super::{DaemonState, FwdMethod, Protocol, ServiceFlags, TunnelFlags, TunnelType};
+use super::{DaemonState, FwdMethod, Protocol, Service, ServiceFlags, TunnelFlags, TunnelType};
 
 /// A transport protocol of address-based services: its word in JSON (and ipvsadm's
 /// port-name lookups), its listing label and its service option.
@@ -45,6 +45,14 @@ impl Protocol {
         PROTOCOLS
             .iter()
             .find(|p| p.word == word)
+            .map(|p| p.protocol)
+    }
+
+    /// `TCP`, `UDP`, `SCTP`, as listings (and /proc/net/ip_vs) label them.
+    pub fn from_label(label: &str) -> Option<Protocol> {
+        PROTOCOLS
+            .iter()
+            .find(|p| p.label == label)
             .map(|p| p.protocol)
     }
 }
@@ -102,6 +110,14 @@ impl FwdMethod {
 
     pub fn from_word(word: &str) -> Option<FwdMethod> {
         FORWARDING.iter().find(|f| f.word == word).map(|f| f.method)
+    }
+
+    /// `Masq`, `Route`, ... as the Forward column (and /proc/net/ip_vs) shows it.
+    pub fn from_listed(listed: &str) -> Option<FwdMethod> {
+        FORWARDING
+            .iter()
+            .find(|f| f.listed == listed)
+            .map(|f| f.method)
     }
 }
 
@@ -253,6 +269,18 @@ pub fn sched_flag_names(scheduler: &str) -> [Option<&'static str>; 3] {
     SCHED_FLAG_BITS.map(|bit| named(bit, own))
 }
 
+/// The scheduler flags as words: the scheduler's own name for a bit, else `flag-N`.
+pub fn sched_flag_words(svc: &Service) -> Vec<&'static str> {
+    let own = sched_flag_names(&svc.scheduler);
+    let generic = sched_flag_names("");
+    SCHED_FLAG_BITS
+        .iter()
+        .enumerate()
+        .filter(|(_, bit)| svc.flags.contains(**bit))
+        .filter_map(|(i, _)| own[i].or(generic[i]))
+        .collect()
+}
+
 /// The states of `--start-daemon` and `--stop-daemon`, with what they do.
 pub const DAEMON_STATES: &[(DaemonState, &str, &str)] = &[
     (DaemonState::Master, "master", "send connection updates"),
@@ -300,6 +328,7 @@ pub const ORDER_HASHING_SCHEDULERS: &[&str] = &["sh", "dh", "mh"];
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ServiceKey;
 
     #[test]
     fn every_name_reads_back() {
@@ -338,5 +367,11 @@ mod tests {
             sched_flag_names("rr"),
             [Some("flag-1"), Some("flag-2"), Some("flag-3")]
         );
+    }
+    #[test]
+    fn sched_flags_without_a_name_of_their_scheduler_are_generic() {
+        let mut sh = Service::new(ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80), "sh");
+        sh.flags.0 |= ServiceFlags::SCHED2 | ServiceFlags::SCHED3;
+        assert_eq!(sched_flag_words(&sh), ["sh-port", "flag-3"]);
     }
 }

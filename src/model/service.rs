@@ -157,6 +157,15 @@ impl Netmask {
     }
 }
 
+/// ipvsadm's scheduler when none is given.
+pub const DEFAULT_SCHEDULER: &str = "wlc";
+/// `IPVS_SVC_PERSISTENT_TIMEOUT`: persistence without a timeout given.
+pub const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
+/// The longest persistence timeout ipvsadm takes (`-p`, `--set`): 31 days.
+pub const MAX_TIMEOUT: u32 = 86400 * 31;
+/// `IP_VS_SCHEDNAME_MAXLEN - 1`: the longest scheduler name.
+pub const SCHED_NAME_MAX: usize = 15;
+
 /// A virtual service's configuration: everything a rule can say about it, nothing the
 /// kernel counts or sets by itself (see [`ServiceObserved`](super::ServiceObserved)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -2,9 +2,7 @@
 //! JSON output and `apply` all read, and what `apply` is given as its desired state
 //! (with empty observations).
 
-use super::{
-    DestObserved, Destination, Info, Service, ServiceKey, ServiceObserved, SyncDaemon, Timeouts,
-};
+use super::{DestObserved, Destination, Info, Service, ServiceObserved, SyncDaemon, Timeouts};
 
 /// A virtual service with its real servers, in the kernel's order (newest first: the
 /// order the `sh`, `dh` and `mh` schedulers hash over).
@@ -30,10 +28,6 @@ impl VirtualService {
             observed: ServiceObserved::default(),
             dests: Vec::new(),
         }
-    }
-
-    pub fn key(&self) -> ServiceKey {
-        self.service.key
     }
 
     /// Adds a real server after the others (configuration only).

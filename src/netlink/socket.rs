@@ -23,7 +23,7 @@ use super::message::{
     GenlMessage, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_HDRLEN, NlMsgIter,
     Reply,
 };
-use super::nla::{Nla, ParseNla};
+use super::nla::{Nla, ParseNla, TooLarge};
 use crate::error::{Error, Result};
 
 /// Attempts at a read-only request or dump whose reply did not fit the receive buffer
@@ -91,11 +91,12 @@ impl EncodedBatch {
         }
     }
 
-    /// Appends a request; one netlink cannot carry takes no bytes, and is refused with
-    /// EMSGSIZE when the batch is sent.
-    pub fn push<A: Nla>(&mut self, msg: &GenlMessage<A>) {
-        let _ = msg.emit(&mut self.bytes, self.family, NLM_F_REQUEST, 0);
+    /// Appends a request; one netlink cannot carry takes no bytes, is refused with
+    /// EMSGSIZE when the batch is sent, and is an error here.
+    pub fn push<A: Nla>(&mut self, msg: &GenlMessage<A>) -> Result<(), TooLarge> {
+        let emitted = msg.emit(&mut self.bytes, self.family, NLM_F_REQUEST, 0);
         self.ends.push(self.bytes.len());
+        emitted
     }
 
     pub fn len(&self) -> usize {
@@ -127,6 +128,8 @@ pub struct GenlSocket {
     sock: NlSocket,
     seq: u32,
     rx: Vec<u8>,
+    /// What is being sent, kept to be used again.
+    tx: Vec<u8>,
     max_batch_bytes: usize,
     max_batch_messages: usize,
 }
@@ -146,6 +149,7 @@ impl GenlSocket {
             sock,
             seq: 1,
             rx: vec![0; initial_recv_len()],
+            tx: Vec::new(),
             // netlink_sendmsg() refuses more than sk_sndbuf - 32 bytes.
             max_batch_bytes: sndbuf.saturating_sub(4096).max(4096),
             max_batch_messages: (rcvbuf / RECV_COST_PER_REPLY).clamp(1, MAX_BATCH_MESSAGES),
@@ -310,10 +314,14 @@ impl GenlSocket {
     /// Sends one message with a new sequence number; returns the number.
     fn send_one<A: Nla>(&mut self, family: u16, msg: &GenlMessage<A>, flags: u16) -> Result<u32> {
         let seq = self.next_seq(1);
-        let mut buf = Vec::with_capacity(256);
-        msg.emit(&mut buf, family, flags, seq)?;
-        self.send(&buf)?;
-        Ok(seq)
+        let mut buf = std::mem::take(&mut self.tx);
+        buf.clear();
+        let sent = msg
+            .emit(&mut buf, family, flags, seq)
+            .map_err(Error::from)
+            .and_then(|()| self.send(&buf));
+        self.tx = buf;
+        sent.map(|()| seq)
     }
 
     /// Reads the replies to the request `seq` to their end (NLMSG_DONE or the ACK), handing
@@ -374,7 +382,8 @@ impl GenlSocket {
     ) -> Result<Vec<Option<Errno>>> {
         let mut encoded = EncodedBatch::new(family);
         for msg in msgs {
-            encoded.push(msg);
+            // Refused with EMSGSIZE when sent.
+            let _ = encoded.push(msg);
         }
         self.send_batch(&mut encoded)
     }
@@ -382,7 +391,19 @@ impl GenlSocket {
     /// [`GenlSocket::batch`] of messages already encoded.
     pub fn send_batch(&mut self, batch: &mut EncodedBatch) -> Result<Vec<Option<Errno>>> {
         let mut outcomes = vec![None; batch.len()];
-        let mut buf = Vec::new();
+        let mut buf = std::mem::take(&mut self.tx);
+        let sent = self.send_chunks(batch, &mut outcomes, &mut buf);
+        self.tx = buf;
+        sent.map(|()| outcomes)
+    }
+
+    /// [`GenlSocket::send_batch`]'s chunks, each copied into `buf` with its sentinel.
+    fn send_chunks(
+        &mut self,
+        batch: &mut EncodedBatch,
+        outcomes: &mut [Option<Errno>],
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         let mut start = 0;
         while start < batch.len() {
             let base = self.seq;
@@ -405,12 +426,12 @@ impl GenlSocket {
             self.next_seq(count + 1);
             buf.clear();
             buf.extend_from_slice(&batch.bytes[first_byte..batch.ends[end - 1]]);
-            emit_sentinel(&mut buf, sentinel);
-            self.send(&buf)?;
+            emit_sentinel(buf, sentinel);
+            self.send(buf)?;
             self.collect_batch_errors(base, count, sentinel, &mut outcomes[start..end])?;
             start = end;
         }
-        Ok(outcomes)
+        Ok(())
     }
 
     fn collect_batch_errors(

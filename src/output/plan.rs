@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use super::flags::{forward_switch, tunnel_options};
 use super::list::{netmask_text, pe_name};
-use crate::json::sched_flag_words;
+use crate::model::names::sched_flag_words;
 use crate::model::{
     AddressFamily, Destination, FwdMethod, Request, Service, ServiceFlags, ServiceKey,
 };

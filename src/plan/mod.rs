@@ -25,9 +25,7 @@ pub mod scope;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::names::ORDER_HASHING_SCHEDULERS;
-use crate::model::{
-    DestKey, Destination, FwdMethod, RealServer, Request, ServiceKey, VirtualService,
-};
+use crate::model::{DestKey, Destination, RealServer, Request, ServiceKey, VirtualService};
 pub use scope::{Scope, ScopeError, ScopeItem};
 
 /// Where something a plan is about comes from, for messages.
@@ -269,14 +267,13 @@ pub fn in_scope<'a>(current: &'a [VirtualService], scope: &Scope) -> Vec<&'a Vir
         .collect()
 }
 
-/// Whether a live destination already is what is desired. The kernel lists a destination
-/// whose address is local to the director as "local" whatever it was given, so a live
-/// local one matches any desired method.
+/// Whether a live destination already is what is desired (see
+/// [`crate::model::FwdMethod::may_list_as`]).
 fn same_dest(desired: &Destination, live: &Destination) -> bool {
     desired == live
-        || (live.fwd == FwdMethod::Local
+        || (desired.fwd.may_list_as(live.fwd)
             && Destination {
-                fwd: FwdMethod::Local,
+                fwd: live.fwd,
                 ..desired.clone()
             } == *live)
 }

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::*;
-use crate::model::{AddressFamily, RealServer, Service};
+use crate::model::{AddressFamily, FwdMethod, RealServer, Service};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

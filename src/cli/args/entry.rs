@@ -9,16 +9,14 @@ use super::table::{Bit, Cmd, Opt, OptionSet, check_command, check_tunnel};
 use super::values::{self, HostPort, MAX_TIMEOUT, McastGroup, SchedFlagError};
 use crate::cli::{Command, ListOptions, RestoreMode};
 use crate::model::{
-    AddressFamily, DaemonState, DestKey, Destination, FwdMethod, Netmask, Protocol, Service,
-    ServiceFlags, ServiceKey, SyncDaemon, Timeouts, TunnelFlags, TunnelType,
+    self, AddressFamily, DEFAULT_PERSISTENT_TIMEOUT, DaemonState, DestKey, Destination, FwdMethod,
+    Netmask, Protocol, SCHED_NAME_MAX, Service, ServiceFlags, ServiceKey, SyncDaemon, Timeouts,
+    TunnelFlags, TunnelType,
 };
 
-/// `IPVS_SVC_PERSISTENT_TIMEOUT`: `-p` without a value.
-const DEFAULT_PERSISTENT_TIMEOUT: u32 = 360;
-const DEFAULT_SCHEDULER: &[u8] = b"wlc";
+const DEFAULT_SCHEDULER: &[u8] = model::DEFAULT_SCHEDULER.as_bytes();
 const DEFAULT_MCAST_IFN: &[u8] = b"eth0";
-/// `IP_VS_SCHEDNAME_MAXLEN - 1`, `IP_VS_PENAME_MAXLEN`, `IP_VS_IFNAME_MAXLEN - 1`.
-const SCHED_NAME_MAX: usize = 15;
+/// `IP_VS_PENAME_MAXLEN`, `IP_VS_IFNAME_MAXLEN - 1`.
 const PE_NAME_MAX: usize = 16;
 const IFNAME_MAX: usize = 15;
 /// `-b` is copied into a 128-byte buffer.

@@ -96,8 +96,7 @@ pub fn negative_fwmark(text: &[u8]) -> Option<u32> {
     number(text, i64::from(i32::MIN), -1).map(|n| n as i32 as u32)
 }
 
-/// Persistence timeouts (`-p`, `--set`): up to 31 days.
-pub const MAX_TIMEOUT: u32 = 86400 * 31;
+pub use crate::model::MAX_TIMEOUT;
 
 /// What `host[:port]` gave: the address and, if one was written, the port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -34,6 +35,8 @@ pub const EXIT_TROUBLE: i32 = 2;
 pub struct Options {
     /// The name messages start with: `rsipvsadm apply`, `ipvsadm diff`, ...
     pub name: String,
+    /// The program's own name (`rsipvsadm`, `ipvsadm`), for advice.
+    pub program: String,
     pub file: String,
     pub scope: Scope,
     pub dry_run: bool,
@@ -73,22 +76,11 @@ pub fn run(opts: &Options) -> i32 {
             say(&format!(
                 "cannot read the IPVS table: {e}; nothing was changed (try again; \
                  `{} -Ln` shows whether the table can be read at all)",
-                own_name(&opts.name)
+                opts.program
             ));
             return EXIT_TROUBLE;
         }
     };
-    let desired = desired.and_then(|d| {
-        if d.is_empty() && !desired::is_json(&input) {
-            // An empty stdin from a broken pipeline must not empty the table.
-            return Err(vec![Problem::new(
-                "",
-                "no -A rule: applying that would delete every service in scope",
-                "to delete them on purpose, apply {\"schema_version\": 1, \"services\": []}",
-            )]);
-        }
-        Ok(d)
-    });
     let desired = match desired.and_then(|d| checked(d, &current, &opts.scope)) {
         Ok(desired) => desired,
         Err(problems) => {
@@ -139,7 +131,7 @@ pub fn run(opts: &Options) -> i32 {
             say(&format!(
                 "cannot read the table again to verify it: {e} (`{} diff` with the same \
                  FILE tells what differs)",
-                own_name(&opts.name)
+                opts.program
             ));
             EXIT_DIFFERENT
         }
@@ -153,11 +145,6 @@ pub fn run(opts: &Options) -> i32 {
 fn leave<T>(status: i32, tables: T) -> i32 {
     std::mem::forget(tables);
     status
-}
-
-/// The program's own name in `name` (`rsipvsadm` of `rsipvsadm apply`), for advice.
-fn own_name(name: &str) -> &str {
-    name.rsplit_once(' ').map_or(name, |(own, _)| own)
 }
 
 fn ignore_sigpipe() {
@@ -314,7 +301,7 @@ impl Runner<'_> {
     }
 
     fn report_refusal(&self, step: &Step, errno: Errno) {
-        let op = operation(&step.request);
+        let op = Operation::of(&step.request).unwrap_or_default();
         let mut text = format!(
             "{}: {}: the kernel refused `{}`: {}",
             self.name,
@@ -429,19 +416,6 @@ fn count(n: u64, thing: &str) -> String {
         format!("1 {thing}")
     } else {
         format!("{n} {thing}s")
-    }
-}
-
-/// The ipvsadm operation whose messages fit a request.
-fn operation(request: &Request) -> Operation {
-    match request {
-        Request::AddService(_) => Operation::AddService,
-        Request::EditService(_) => Operation::EditService,
-        Request::DelService(_) => Operation::DeleteService,
-        Request::AddDest(..) => Operation::AddDest,
-        Request::EditDest(..) => Operation::EditDest,
-        Request::DelDest(..) => Operation::DeleteDest,
-        _ => Operation::Init,
     }
 }
 
@@ -633,20 +607,26 @@ fn same_in_proc(vs: &VirtualService, ps: &ProcService) -> bool {
         return false;
     }
     let same = |d: &Destination, pd: &ProcDest| {
-        d.addr == pd.addr
-            && d.port == pd.port
-            && d.weight == pd.weight
-            && (d.fwd == pd.fwd || pd.fwd == FwdMethod::Local)
+        d.addr == pd.addr && d.port == pd.port && d.weight == pd.weight && d.fwd.may_list_as(pd.fwd)
     };
     if ORDER_HASHING_SCHEDULERS.contains(&svc.scheduler.as_str()) {
         vs.dests
             .iter()
             .zip(&ps.dests)
             .all(|(rs, pd)| same(&rs.dest, pd))
-    } else {
+    } else if ps.dests.len() <= 16 {
         vs.dests
             .iter()
             .all(|rs| ps.dests.iter().any(|pd| same(&rs.dest, pd)))
+    } else {
+        // A large pool: by address and port, not each against each.
+        let listed: HashMap<(IpAddr, u16), &ProcDest> =
+            ps.dests.iter().map(|pd| ((pd.addr, pd.port), pd)).collect();
+        vs.dests.iter().all(|rs| {
+            listed
+                .get(&(rs.dest.addr, rs.dest.port))
+                .is_some_and(|pd| same(&rs.dest, pd))
+        })
     }
 }
 
@@ -677,6 +657,29 @@ mod tests {
         let header = "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port \
                       Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n";
         procfs::parse_table(&format!("{header}{text}")).unwrap()
+    }
+
+    #[test]
+    fn a_large_pool_is_compared_by_address() {
+        let web = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+        let mut vs = VirtualService::new(Service::new(web, "rr"));
+        let mut proc = String::from("TCP  0A000001:0050 rr \n");
+        for i in (1..=40u8).rev() {
+            let addr = format!("10.0.1.{i}").parse().unwrap();
+            vs = vs.with_dest(Destination::new(addr, 80, FwdMethod::Masq).weight(u32::from(i)));
+            proc.push_str(&format!("  -> 0A0001{i:02X}:0050 Masq {i} 0 0\n"));
+        }
+        let suspects = |proc: &str| {
+            differing_in_proc(
+                &proc_table(proc),
+                &desired(vec![vs.clone()]),
+                &[],
+                &Scope::everything(),
+            )
+        };
+        assert!(suspects(&proc).is_empty());
+        assert_eq!(suspects(&proc.replace("Masq 7 ", "Masq 8 ")).len(), 1);
+        assert_eq!(suspects(&proc.replace("0A000107", "0A0002FF")).len(), 1);
     }
 
     fn desired(services: Vec<VirtualService>) -> Vec<DesiredService> {

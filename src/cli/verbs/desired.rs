@@ -6,14 +6,14 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cli::Command;
-use crate::cli::args;
+use crate::cli::args::RuleArgv;
 use crate::cli::rules::RuleReader;
 use crate::json;
 use crate::model::{Destination, RealServer, Service, ServiceKey, VirtualService};
 use crate::plan::{DesiredService, Origin, Problem};
 
 /// Whether FILE's contents are a JSON document (they start with `{`).
-pub fn is_json(input: &[u8]) -> bool {
+fn is_json(input: &[u8]) -> bool {
     input.trim_ascii_start().first() == Some(&b'{')
 }
 
@@ -137,16 +137,13 @@ enum Rule {
 /// The rules of `input`, a whole number of lines that starts at line `first`, with their
 /// line numbers.
 fn parse_rules(input: &[u8], first: usize) -> impl Iterator<Item = (usize, Rule)> {
-    // One argument list for every line, its program name kept.
-    let mut argv = vec![b"rsipvsadm".to_vec()];
+    let mut argv = RuleArgv::new(b"rsipvsadm");
     RuleReader::new(input)
         .filter(|rule| !rule.is_comment())
         .map(move |rule| {
             let number = first + rule.number - 1;
             let at = || Origin::Line(number).to_string();
-            argv.truncate(1);
-            argv.extend(rule.words);
-            let parsed = match args::parse_rule(&argv) {
+            let parsed = match argv.parse(rule.words) {
                 Ok(Command::AddService(service)) => Rule::Service(service),
                 Ok(Command::AddServer(key, dest)) => Rule::Server(key, dest),
                 Ok(other) => Rule::Problem(Problem::new(
@@ -264,6 +261,14 @@ fn join(pieces: impl Iterator<Item = Piece>) -> Result<Vec<DesiredService>, Vec<
         for i in reordered {
             in_line_order(&mut services[i]);
         }
+    }
+    if problems.is_empty() && services.is_empty() {
+        // An empty stdin from a broken pipeline must not empty the table.
+        problems.push(Problem::new(
+            "",
+            "no -A rule: applying that would delete every service in scope",
+            "to delete them on purpose, apply {\"schema_version\": 1, \"services\": []}",
+        ));
     }
     if problems.is_empty() {
         Ok(services)

@@ -13,8 +13,6 @@ use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
 
 use crate::plan::{Scope, ScopeItem};
 
-pub use apply::{EXIT_DIFFERENT, EXIT_SAME, EXIT_TROUBLE};
-
 /// The verbs, as the first argument.
 pub const VERBS: &[&str] = &["apply", "diff"];
 
@@ -117,6 +115,7 @@ fn options(bin_name: &str, verb: &str, matches: &ArgMatches) -> apply::Options {
     let apply = verb == "apply";
     apply::Options {
         name: format!("{bin_name} {verb}"),
+        program: bin_name.to_string(),
         file: matches
             .get_one::<String>("file")
             .cloned()
