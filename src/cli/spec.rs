@@ -17,7 +17,7 @@ use clap_complete::Shell;
 
 use super::args::popt::ArgKind;
 use super::args::table::{OPTIONS, Opt};
-use super::verbs::{apply_command, diff_command};
+use super::verbs::{apply_command, diff_command, metrics, top};
 use crate::model::names;
 
 /// The name the completions are generated for.
@@ -185,7 +185,12 @@ fn doc(opt: Opt) -> Doc {
 
 /// rsipvsadm's own verbs (`apply`, `diff`) as the clap commands that parse them.
 pub fn verbs() -> Vec<Command> {
-    vec![apply_command(), diff_command()]
+    vec![
+        apply_command(),
+        diff_command(),
+        metrics::command(),
+        top::command(),
+    ]
 }
 
 /// A verb in the completion tree, as it parses, with one completion-only touch:

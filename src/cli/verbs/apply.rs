@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::desired;
+use super::{connect, desired};
 use crate::cli::console::{self, errln};
 use crate::cli::errors::{Operation, kernel_message};
 use crate::error::Error;
@@ -165,26 +165,6 @@ fn read_file(file: &str) -> io::Result<Vec<u8>> {
     } else {
         std::fs::read(file)
     }
-}
-
-/// Opens IPVS and checks access; the error says what to do.
-fn connect() -> Result<Ipvs, String> {
-    let mut ipvs = Ipvs::open().map_err(|e| match e {
-        Error::IpvsMissing => "this kernel has no IPVS (load it with modprobe ip_vs)".to_string(),
-        other => unreachable_ipvs(&other),
-    })?;
-    ipvs.info().map_err(|e| match e.errno() {
-        Some(Errno::EPERM) => "permission denied: run as root (IPVS needs CAP_NET_ADMIN)".into(),
-        _ => unreachable_ipvs(&e),
-    })?;
-    Ok(ipvs)
-}
-
-fn unreachable_ipvs(e: &Error) -> String {
-    format!(
-        "cannot reach IPVS: {e} (check that no seccomp profile or security module blocks \
-         netlink sockets here, and that the process has file descriptors left)"
-    )
 }
 
 /// The desired state's own problems, and live services in scope that apply cannot write

@@ -1,9 +1,12 @@
-//! rsipvsadm's verbs, words ipvsadm rejects (so nothing compatible moves): `apply` and
-//! `diff`. A clap frontend: one definition per verb gives the parser, `--help` and the
-//! shell completions (`cli::spec` adds these commands to the completion tree).
+//! rsipvsadm's verbs, words ipvsadm rejects (so nothing compatible moves): `apply`,
+//! `diff`, `metrics` and `top`. A clap frontend: one definition per verb gives the parser,
+//! `--help` and the shell completions (`cli::spec` adds these commands to the completion
+//! tree).
 
 mod apply;
 mod desired;
+pub mod metrics;
+pub mod top;
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -11,10 +14,14 @@ use std::time::Duration;
 use clap::builder::ValueParser;
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
 
+use nix::errno::Errno;
+
+use crate::error::Error;
+use crate::ipvs::Ipvs;
 use crate::plan::{Scope, ScopeItem};
 
 /// The verbs, as the first argument.
-pub const VERBS: &[&str] = &["apply", "diff"];
+pub const VERBS: &[&str] = &["apply", "diff", "metrics", "top"];
 
 const FILE_HELP: &str = "The desired state: a rule file as -S writes it (-A and -a lines, \
     comments and blank lines allowed) or the JSON document -L --json prints; - or nothing \
@@ -97,6 +104,8 @@ pub fn run(bin_name: &str, argv: &[OsString]) -> i32 {
     let verb = argv[1].to_string_lossy().into_owned();
     let command = match verb.as_str() {
         "apply" => apply_command(),
+        "metrics" => metrics::command(),
+        "top" => top::command(),
         _ => diff_command(),
     }
     .bin_name(format!("{bin_name} {verb}"));
@@ -108,7 +117,32 @@ pub fn run(bin_name: &str, argv: &[OsString]) -> i32 {
             return e.exit_code();
         }
     };
-    apply::run(&options(bin_name, &verb, &matches))
+    let name = format!("{bin_name} {verb}");
+    match verb.as_str() {
+        "metrics" => metrics::run(&name, bin_name, &matches),
+        "top" => top::run(&name, bin_name, &matches),
+        _ => apply::run(&options(bin_name, &verb, &matches)),
+    }
+}
+
+/// Opens IPVS and checks access, for the verbs; the error says what to do.
+pub(crate) fn connect() -> Result<Ipvs, String> {
+    let mut ipvs = Ipvs::open().map_err(|e| match e {
+        Error::IpvsMissing => "this kernel has no IPVS (load it with modprobe ip_vs)".to_string(),
+        other => unreachable_ipvs(&other),
+    })?;
+    ipvs.info().map_err(|e| match e.errno() {
+        Some(Errno::EPERM) => "permission denied: run as root (IPVS needs CAP_NET_ADMIN)".into(),
+        _ => unreachable_ipvs(&e),
+    })?;
+    Ok(ipvs)
+}
+
+fn unreachable_ipvs(e: &Error) -> String {
+    format!(
+        "cannot reach IPVS: {e} (check that no seccomp profile or security module blocks \
+         netlink sockets here, and that the process has file descriptors left)"
+    )
 }
 
 fn options(bin_name: &str, verb: &str, matches: &ArgMatches) -> apply::Options {

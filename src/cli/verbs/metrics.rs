@@ -1,0 +1,16 @@
+//! `metrics`: not built yet (issue 11).
+
+use clap::{ArgMatches, Command};
+
+use crate::cli::console::errln;
+
+/// `rsipvsadm metrics`.
+pub fn command() -> Command {
+    Command::new("metrics").about("Not built yet")
+}
+
+/// Runs `metrics`; returns the exit status.
+pub fn run(name: &str, _program: &str, _matches: &ArgMatches) -> i32 {
+    errln!("{name}: not built yet");
+    2
+}
