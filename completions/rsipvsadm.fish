@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rsipvsadm_global_optspecs
-    string join \n A/add-service E/edit-service D/delete-service C/clear L/list Z/zero a/add-server e/edit-server d/delete-server set h/help v/version R/restore S/save start-daemon= stop-daemon= t/tcp-service= u/udp-service= sctp-service= f/fwmark-service= s/scheduler= p/persistent= M/netmask= r/real-server= m/masquerading i/ipip g/gatewaying w/weight= x/u-threshold= y/l-threshold= n/numeric c/connection mcast-interface= syncid= timeout daemon stats rate thresholds persistent-conn nosort sort X/exact 6/ipv6 o/ops pe= b/sched-flags= mcast-group= mcast-port= mcast-ttl= sync-maxlen= tun-info tun-type= tun-port= tun-nocsum tun-csum tun-remcsum test strict json
+    string join \n A/add-service E/edit-service D/delete-service C/clear L/list Z/zero a/add-server e/edit-server d/delete-server set h/help v/version R/restore S/save start-daemon= stop-daemon= t/tcp-service= u/udp-service= sctp-service= f/fwmark-service= s/scheduler= p/persistent= M/netmask= r/real-server= m/masquerading i/ipip g/gatewaying w/weight= x/u-threshold= y/l-threshold= n/numeric c/connection mcast-interface= syncid= timeout daemon stats rate thresholds persistent-conn nosort sort X/exact 6/ipv6 o/ops pe= b/sched-flags= mcast-group= mcast-port= mcast-ttl= sync-maxlen= tun-info tun-type= tun-port= tun-nocsum tun-csum tun-remcsum test strict json netns=
 end
 
 function __fish_rsipvsadm_needs_command
@@ -69,6 +69,7 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l tun-type -d 'tunnel
 gue\t'generic UDP encapsulation'
 gre\t'generic routing encapsulation'"
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l tun-port -d 'tunnel destination port' -r -f
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l netns -d 'Run the command in a network namespace: a name (ip netns) or a file' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s A -l add-service -d 'add virtual service with options'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s E -l edit-service -d 'edit virtual service with options'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s D -l delete-service -d 'delete virtual service'

@@ -10,6 +10,7 @@ pub mod ipvs;
 pub mod json;
 pub mod model;
 pub mod netlink;
+pub mod netns;
 pub mod nss;
 pub mod output;
 pub mod plan;

@@ -15,6 +15,7 @@ use super::{Command, ListOptions, RestoreMode};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
 use crate::model::{Info, Request, ServiceKey, State, VirtualService};
+use crate::netns::{self, Netns, NetnsError};
 use crate::{json, output, procfs};
 use nix::errno::Errno;
 
@@ -30,6 +31,21 @@ pub fn main_with_args(argv: Vec<OsString>) -> i32 {
     let argv0 = argv
         .first()
         .map_or_else(|| b"ipvsadm".to_vec(), |a| a.as_bytes().to_vec());
+    // `--netns` first of all: everything after, the socket included, is in there.
+    let argv = match netns::take_option(&argv) {
+        None => argv,
+        Some((given, rest)) => {
+            let entered = given
+                .ok_or(NetnsError::Empty)
+                .and_then(Netns::new)
+                .and_then(|ns| ns.enter());
+            if let Err(error) = entered {
+                errln!("{}: {error}", own_name(&argv0));
+                return EXIT_USAGE;
+            }
+            rest
+        }
+    };
     // rsipvsadm's verbs are words ipvsadm refuses as a first argument.
     if argv
         .get(1)

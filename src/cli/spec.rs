@@ -260,6 +260,14 @@ pub fn command() -> Command {
         };
         cmd = cmd.arg(arg);
     }
+    cmd = cmd.arg(
+        Arg::new("netns")
+            .long("netns")
+            .value_name("NAMESPACE")
+            .action(ArgAction::Set)
+            .value_hint(ValueHint::Other)
+            .help("Run the command in a network namespace: a name (ip netns) or a file"),
+    );
     // The verbs, as the first argument. No positional argument is declared for the
     // timeouts of `--set tcp tcpfin udp`: zsh's completion would then look for the verb
     // in the second place (clap puts subcommands after the positional arguments), and

@@ -36,6 +36,8 @@ pub fn usage(argv0: &[u8]) -> Vec<u8> {
 }
 
 const ADDITIONS: &str = "rsipvsadm additions (see rsipvsadm(8)):
+  --netns NAME|PATH COMMAND...        run COMMAND in a network namespace: NAME as
+                                      `ip netns` names it, or a file (/proc/PID/ns/net)
   -R --test                           check every rule on stdin, report each bad line,
                                       change nothing
   -R --strict                         apply nothing unless every rule is good; report

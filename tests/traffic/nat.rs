@@ -1,10 +1,13 @@
 //! Masquerading (NAT): the schedulers' choices as the client sees them, the counters
 //! and the connection table.
 
+use std::process::Command;
 use std::time::Duration;
 
+use crate::common::rsipvsadm_bin;
+
 use crate::serial;
-use crate::topology::{Forwarding, Lab, conns_to, counts, poll, stats_of};
+use crate::topology::{Forwarding, Lab, conns_to, counts, poll, run_ok, stats_of};
 
 /// A NAT lab with the service on the VIP (scheduler and options `service_opts`) and the
 /// three real servers with the given weights.
@@ -81,6 +84,26 @@ fn traffic_nat_rr_spreads_evenly_and_counts() {
             assert_eq!(fields[4], vip, "virtual: {line}");
         }
     }
+
+    // The same connections through --netns, from the namespace the test runs in (which
+    // has no IPVS table): /proc/net/ip_vs_conn is read in the director's namespace.
+    let from_outside = run_ok(
+        Command::new(rsipvsadm_bin()).args(["--netns", &lab.director, "-Lnc"]),
+        None,
+    );
+    for i in 1..=3 {
+        assert_eq!(
+            conns_to(&from_outside, &lab.rip(i)).len(),
+            10,
+            "--netns {} -Lnc:\n{from_outside}",
+            lab.director
+        );
+    }
+    let json = run_ok(
+        Command::new(rsipvsadm_bin()).args(["--netns", &lab.director, "-Lc", "--json"]),
+        None,
+    );
+    assert_eq!(json.matches("\"10.77.0.2\"").count(), 30, "{json}");
 }
 
 #[test]
