@@ -136,6 +136,27 @@ fn without_ipvs_it_fails_exactly_like_ipvsadm() {
     }
 }
 
+/// The verbs say what to do where ipvsadm's texts say only what went wrong.
+#[test]
+fn without_ipvs_the_verbs_say_what_to_do() {
+    assert!(
+        !host_has_ipvs(),
+        "these tests expect a host kernel without IPVS"
+    );
+    for args in [&["apply", "-"][..], &["diff", "-"]] {
+        let out = run(&rsipvsadm(), "rsipvsadm", args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        // After what modprobe said of itself.
+        let said = format!("rsipvsadm {}: IPVS is missing from this kernel", args[0]);
+        assert!(
+            stderr.lines().any(|l| l.starts_with(&said))
+                && stderr.contains("run `modprobe ip_vs` as root"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 /// Whatever argv holds, the parser answers with a command or an error, never a panic.
 #[test]
 fn no_command_line_makes_the_parser_panic() {

@@ -973,3 +973,28 @@ fn apply_converges_on_edges() {
         );
     });
 }
+
+/// A refusal names its fix: the persistence engine's module, the route to an address.
+#[test]
+fn apply_refusals_name_the_fix() {
+    netns_test_alone(|| {
+        let out = verb(
+            "apply",
+            &[],
+            "-A -u 10.0.0.7:5060 -s rr -p 60 --pe nosuch\n\
+             -A -t 10.0.0.1:80 -s rr\n\
+             -a -t 10.0.0.1:80 -r 224.0.0.5:80 -m -w 1\n",
+        );
+        assert_failed(
+            &out,
+            1,
+            &[
+                "the kernel refused `-A -u 10.0.0.7:5060 -s rr -p 60 --pe nosuch`",
+                "modprobe ip_vs_rr ip_vs_pe_nosuch",
+                "the kernel refused `-a -t 10.0.0.1:80 -r 224.0.0.5:80 -m -w 1`",
+                "check `ip route get 224.0.0.5`",
+            ],
+            "apply with an unknown engine and a multicast real server",
+        );
+    });
+}

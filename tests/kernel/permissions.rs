@@ -128,3 +128,27 @@ fn without_the_module_a_non_root_user_gets_ipvsadms_refusal() {
         );
     });
 }
+
+/// The verbs tell a user who is not root what to do (ipvsadm's surface keeps its text).
+#[test]
+fn a_non_root_user_is_told_to_run_as_root_by_the_verbs() {
+    netns_test(|| {
+        for args in [&["apply", "-"][..], &["diff", "-"]] {
+            let out = run_with_timeout(
+                Command::new(rsipvsadm_bin())
+                    .arg0("rsipvsadm")
+                    .args(args)
+                    .uid(NOBODY)
+                    .gid(NOBODY),
+                Some(b"-A -t 10.0.0.1:80\n"),
+                Duration::from_secs(60),
+            );
+            let stderr = out.stderr_lossy();
+            assert_eq!(out.exit, crate::common::Exit::Code(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("run as root") && stderr.contains("CAP_NET_ADMIN"),
+                "{args:?}: {stderr}"
+            );
+        }
+    });
+}

@@ -128,7 +128,11 @@ pub fn run(bin_name: &str, argv: &[OsString]) -> i32 {
 /// Opens IPVS and checks access, for the verbs; the error says what to do.
 pub(crate) fn connect() -> Result<Ipvs, String> {
     let mut ipvs = Ipvs::open().map_err(|e| match e {
-        Error::IpvsMissing => "this kernel has no IPVS (load it with modprobe ip_vs)".to_string(),
+        Error::IpvsMissing => "IPVS is missing from this kernel and `modprobe ip_vs` did not \
+                               load it: on a kernel built with IPVS (CONFIG_IP_VS, as \
+                               Debian's are) run `modprobe ip_vs` as root (in a container: \
+                               on the host), or boot such a kernel"
+            .to_string(),
         other => unreachable_ipvs(&other),
     })?;
     ipvs.info().map_err(|e| match e.errno() {
