@@ -182,6 +182,12 @@ impl Ipvs {
         self.sock.set_recv_len(len);
     }
 
+    /// Shrinks the socket's receive buffer without shrinking batches, so that replies
+    /// can be lost (see [`GenlSocket::set_receive_buffer`]). For fault tests.
+    pub fn set_receive_buffer(&mut self, bytes: usize) -> Result<()> {
+        Ok(self.sock.set_receive_buffer(bytes)?)
+    }
+
     /// The length offered to each receive now.
     pub fn recv_len(&self) -> usize {
         self.sock.recv_len()

@@ -141,6 +141,17 @@ fn legacy_interface_errno() -> Errno {
     }
 }
 
+/// The exit status of writing a JSON document.
+fn written(result: io::Result<()>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            errln!("cannot write the JSON document: {e}");
+            EXIT_LIST
+        }
+    }
+}
+
 fn report_parse_error(error: &ParseError) -> i32 {
     console::stderr_bytes(&error.message);
     error.exit_code
@@ -257,13 +268,13 @@ impl Session {
     }
 
     /// `-L --json` (rsipvsadm's own): the whole state, one service, or the connections.
-    /// A failed write is ignored, as for every listing (see `cli::console`).
+    /// Unlike ipvsadm's listings, a document that could not be written whole is an error
+    /// (exit 1): a program reading it must not take a cut one for the state.
     fn list_json(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {
         if opts.connection {
             return match procfs::read_connections() {
                 Ok(connections) => {
-                    let _ = json::write_connections(out, &connections);
-                    0
+                    written(json::write_connections(out, &connections).and_then(|()| out.flush()))
                 }
                 Err(e) => {
                     errln!("cannot read /proc/net/ip_vs_conn: {e}");
@@ -289,10 +300,7 @@ impl Session {
             })
         };
         match state {
-            Ok(state) => {
-                let _ = json::write_state(out, &state);
-                0
-            }
+            Ok(state) => written(json::write_state(out, &state).and_then(|()| out.flush())),
             Err(error) => self.list_failure(out, &error),
         }
     }

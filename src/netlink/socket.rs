@@ -161,6 +161,19 @@ impl GenlSocket {
         self.max_batch_messages = messages.clamp(1, self.max_batch_messages);
     }
 
+    /// Sets the socket's receive buffer to `bytes` (the kernel doubles it and keeps a
+    /// minimum) and leaves the batch size as it is, so that replies a batch causes can
+    /// overrun it: they are then reported lost ([`Error::RepliesLost`]). For fault tests.
+    pub fn set_receive_buffer(&mut self, bytes: usize) -> io::Result<()> {
+        let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
+        set_int_opt(
+            self.sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            bytes,
+        )
+    }
+
     /// The length offered to each receive (at least 4 KiB). The kernel sizes dump chunks
     /// after the largest length ever offered on the socket, so a larger one means fewer,
     /// larger chunks. Replies larger than this are read all the same (the length grows).

@@ -8,6 +8,7 @@ mod apply;
 mod batch;
 mod config;
 mod dests;
+mod faults;
 mod netns;
 mod permissions;
 mod raw_codec;

@@ -4,14 +4,14 @@
 //! verify.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
 use super::{connect, desired};
-use crate::cli::console::{self, errln};
+use crate::cli::console::errln;
 use crate::cli::errors::{Operation, kernel_message};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
@@ -93,7 +93,13 @@ pub fn run(opts: &Options) -> i32 {
     };
     let plan = plan::plan(&desired, &current, &opts.scope, opts.drain.is_some());
     if !opts.apply || opts.dry_run || plan.is_empty() {
-        print_plan(&plan);
+        if let Err(e) = print_plan(&plan) {
+            // The plan is what diff and --dry-run are for.
+            say(&format!(
+                "cannot print the plan: {e} (send it to a file or pipe that takes it)"
+            ));
+            return leave(EXIT_TROUBLE, (desired, current, plan));
+        }
         let differs = !opts.apply && !plan.is_empty();
         let status = if differs { EXIT_DIFFERENT } else { EXIT_SAME };
         return leave(status, (desired, current, plan));
@@ -101,11 +107,23 @@ pub fn run(opts: &Options) -> i32 {
     // The plan is printed while its requests are encoded, and before they run: printed
     // while they ran, it slowed the kernel's work under emulation by more than printing
     // takes (tests/bench/run).
-    let batches = std::thread::scope(|s| {
-        s.spawn(|| print_plan(&plan));
-        plan.stages()
-            .map(|stage| ipvs.encode(stage.iter().map(|step| &step.request)))
+    let (batches, printed) = std::thread::scope(|s| {
+        let printing = s.spawn(|| print_plan(&plan));
+        let batches = plan
+            .stages()
+            .map(|stage| ipvs.encode(stage.iter().map(|step| &step.request)));
+        (batches, printing.join())
     });
+    // The table is what apply is for: a plan nobody can read does not stop it.
+    match printed {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => say(&format!(
+            "cannot print the plan: {e}; applying it all the same (`{} diff` shows it \
+             before, `-Sn` the table after)",
+            opts.program
+        )),
+        Err(_) => say("cannot print the plan; applying it all the same"),
+    }
     let mut run = Runner {
         ipvs: &mut ipvs,
         name: &opts.name,
@@ -196,7 +214,15 @@ fn checked(
     }
 }
 
-fn print_plan(plan: &Plan) {
+/// Prints the plan on stdout. A reader that went away (`apply FILE | head`) is no error.
+fn print_plan(plan: &Plan) -> io::Result<()> {
+    match write_plan(plan, &mut io::stdout().lock()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+fn write_plan(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     // In pieces: a large plan is never all in memory as text.
     const PIECE: usize = 64 << 10;
     let mut text = String::with_capacity(PIECE + 1024);
@@ -204,11 +230,12 @@ fn print_plan(plan: &Plan) {
         write_rule(&mut text, &step.request);
         text.push('\n');
         if text.len() >= PIECE {
-            console::stdout_bytes(text.as_bytes());
+            out.write_all(text.as_bytes())?;
             text.clear();
         }
     }
-    console::stdout_bytes(text.as_bytes());
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// Runs steps against the kernel, reporting refusals.
