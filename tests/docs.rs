@@ -4,15 +4,18 @@
 //!   the verbs `apply` and `diff` in its section APPLY AND DIFF; its JSON examples are
 //!   documents `apply` reads, the first one cut from `tests/data/state-v1.json`; it lints
 //!   clean with groff (Debian package `groff-base`);
-//! - `completions/` holds exactly what `rsipvsadm::cli::spec::completion` generates from
-//!   the option table and the verbs' clap definitions. To regenerate them after changing
+//! - `completions/` holds exactly what `completion::files` generates from the option
+//!   table and the verbs' clap definitions (`rsipvsadm::cli::spec::command`) and the
+//!   hooks of `completions/hooks/`. To regenerate them after changing
 //!   the table, a verb or `src/cli/spec.rs`:
 //!
 //!   ```sh
 //!   RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs
 //!   ```
 //!
-//! - the bash completion, loaded in a real bash, offers what it should.
+//! - the completions, loaded in real bash, zsh and fish, offer what they should, for
+//!   both names (`rsipvsadm`, `ipvsadm`), live values included (the generator and the
+//!   zsh driver are in `tests/completion/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

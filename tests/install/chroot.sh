@@ -6,11 +6,13 @@
 
 CHROOT_SUITE=bookworm
 CHROOT_MIRROR=${RSIPVSADM_CHROOT_MIRROR:-http://deb.debian.org/debian}
-# ipvsadm: the package being replaced; bash-completion, zsh, fish: the shells whose
-# completion loaders the README's file names must satisfy.
-CHROOT_PACKAGES="ipvsadm,bash-completion,zsh,fish"
+# ipvsadm: the package being replaced (its .deb is kept, to upgrade it under the
+# diversion); bash-completion, zsh, fish: the shells whose completion loaders the
+# README's file names must satisfy; man-db: `man` finds the page; systemd: systemctl
+# enable and systemd-analyze verify on the unit; sudo, cron: their PATHs.
+CHROOT_PACKAGES="ipvsadm,bash-completion,zsh,fish,man-db,systemd,sudo,cron"
 # Bump when the cached root's contents change; an entry with another stamp is rebuilt.
-CHROOT_CACHE_FORMAT="1 $CHROOT_SUITE $CHROOT_PACKAGES"
+CHROOT_CACHE_FORMAT="3 $CHROOT_SUITE $CHROOT_PACKAGES"
 CHROOT_CACHE=${RSIPVSADM_CHROOT_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/rsipvsadm-chroot}
 
 # Prints the cached root, building it first if it is missing or stale (a minute or two
@@ -27,7 +29,7 @@ chroot_cached_root() {
 	log "debootstrap --variant=minbase --include=$CHROOT_PACKAGES $CHROOT_SUITE (cached in $CHROOT_CACHE)"
 	debootstrap --variant=minbase --include="$CHROOT_PACKAGES" "$CHROOT_SUITE" "$root.new" "$CHROOT_MIRROR" >"$CHROOT_CACHE/debootstrap.log" 2>&1 ||
 		die "debootstrap failed; see $CHROOT_CACHE/debootstrap.log"
-	rm -rf "$root.new/var/cache/apt/archives/"*.deb
+	find "$root.new/var/cache/apt/archives" -name '*.deb' ! -name 'ipvsadm_*' -delete
 	mv "$root.new" "$root"
 	printf '%s\n' "$CHROOT_CACHE_FORMAT" >"$root.stamp"
 	printf '%s\n' "$root"
