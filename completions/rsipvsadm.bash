@@ -1,3 +1,5 @@
+# Generated from src/cli/spec.rs and completions/hooks/ by tests/docs.rs:
+# RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs
 _rsipvsadm() {
     local i cur prev opts cmd
     COMPREPLY=()
@@ -349,8 +351,141 @@ _rsipvsadm() {
     esac
 }
 
+
+_rsipvsadm_values() {
+	case $1 in
+	-t | --tcp-service)
+		_rsipvsadm_services TCP
+		;;
+	-u | --udp-service)
+		_rsipvsadm_services UDP
+		;;
+	--sctp-service)
+		_rsipvsadm_services SCTP
+		;;
+	-f | --fwmark-service)
+		_rsipvsadm_services FWM
+		;;
+	--mcast-interface)
+		_rsipvsadm_interfaces
+		;;
+	-b | --sched-flags)
+		_rsipvsadm_list "$2" 'sh-fallback' 'sh-port' 'mh-fallback' 'mh-port' 'flag-1' 'flag-2' 'flag-3'
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# Hand-written part of rsipvsadm's bash completion (completions/hooks/rsipvsadm.bash),
+# added by the generator (tests/completion) to clap's script, which completes options,
+# verbs and fixed values. This part completes what is only known when Tab is pressed:
+# live virtual services, interface names, and the next word of a comma-separated list.
+# _rsipvsadm_values, generated from the option table, says which option takes what.
+
+# The virtual services of protocol $1 (TCP, UDP, SCTP, or FWM for fwmarks) in the
+# kernel's table, from /proc/net/ip_vs, which any user may read ($RSIPVSADM_PROC_IP_VS
+# names another file, for tests). Nothing, silently, without IPVS.
+_rsipvsadm_services() {
+	local file=${RSIPVSADM_PROC_IP_VS:-/proc/net/ip_vs}
+	[[ -r $file ]] || return 0
+	awk -v proto="$1" '# The virtual services of one protocol in /proc/net/ip_vs, one per line, as the command
+# line writes them: 10.0.0.1:80, [2001:db8::1]:443, or a fwmark in decimal (proto=FWM).
+# The file is readable without root, unlike the netlink dump `-Sn` needs. Embedded in
+# the completion of each shell, so: no single quotes, no backslashes.
+function hex(text,    value, i) {
+	value = 0
+	for (i = 1; i <= length(text); i++)
+		value = value * 16 + index("0123456789abcdef", tolower(substr(text, i, 1))) - 1
+	return value
+}
+# 2001:0db8:0000:0000:0000:0000:0000:0001 -> 2001:db8::1 (RFC 5952: the longest run of
+# two or more zero groups, the first one if tied, becomes ::).
+function ipv6(full,    group, count, i, text, start, run, best, best_start) {
+	count = split(full, group, ":")
+	best = 1
+	for (i = 1; i <= count; i++) {
+		group[i] = sprintf("%x", hex(group[i]))
+		if (group[i] == "0") {
+			if (run == 0) start = i
+			run++
+			if (run > best) { best = run; best_start = start }
+		} else run = 0
+	}
+	text = ""
+	for (i = 1; i <= count; i++) {
+		if (best_start && i == best_start) { text = text "::"; i += best - 1; continue }
+		if (text != "" && substr(text, length(text)) != ":") text = text ":"
+		text = text group[i]
+	}
+	return text
+}
+$1 != proto { next }
+proto == "FWM" { print hex($2); next }
+{
+	split($2, part, "]:")
+	if (part[2] != "") {
+		print "[" ipv6(substr(part[1], 2)) "]:" hex(part[2])
+		next
+	}
+	split($2, part, ":")
+	address = hex(part[1])
+	print int(address / 16777216) "." int(address / 65536) % 256 "." int(address / 256) % 256 "." address % 256 ":" hex(part[2])
+}' "$file" 2>/dev/null
+}
+
+# The network interfaces (--mcast-interface).
+_rsipvsadm_interfaces() {
+	local dir
+	for dir in /sys/class/net/*; do
+		[[ -e $dir ]] && printf '%s\n' "${dir##*/}"
+	done
+}
+
+# $1 is what was typed of a comma-separated list (-b sh-fallback,); the other arguments
+# are the words of the list. Prints the list with each word not yet in it added.
+_rsipvsadm_list() {
+	local typed=$1 word
+	shift
+	local done=${typed%"${typed##*,}"}
+	for word; do
+		[[ ,$done == *,"$word",* ]] || printf '%s\n' "$done$word"
+	done
+}
+
+# The completion function of rsipvsadm and ipvsadm: an option's value that
+# _rsipvsadm_values knows is completed here, anything else by clap's _rsipvsadm.
+_rsipvsadm_complete() {
+	local line=${COMP_LINE:0:COMP_POINT} words option value candidates candidate
+	read -ra words <<<"$line"
+	[[ $line == *[[:space:]] ]] && words+=("")
+	if ((${#words[@]} < 2)); then
+		_rsipvsadm "$@"
+		return
+	fi
+	value=${words[-1]}
+	option=${words[-2]}
+	if [[ $value == --*=* ]]; then
+		option=${value%%=*}
+		value=${value#*=}
+	fi
+	candidates=$(_rsipvsadm_values "$option" "$value") || {
+		_rsipvsadm "$@"
+		return
+	}
+	# Readline replaces only the text after the last word-break character (the : of an
+	# address): what comes before it is dropped from the candidates.
+	local breaks=${COMP_WORDBREAKS-$' \t\n"\'><=;|&(:'}
+	local before=${value%"${value##*["$breaks"]}"}
+	COMPREPLY=()
+	while IFS= read -r candidate; do
+		[[ -n $candidate && $candidate == "$value"* ]] && COMPREPLY+=("${candidate#"$before"}")
+	done <<<"$candidates"
+	# Nothing fits: keep what was typed, rather than let -o default offer file names.
+	((${#COMPREPLY[@]})) || COMPREPLY=("${value#"$before"}")
+}
+
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -F _rsipvsadm -o nosort -o bashdefault -o default rsipvsadm
+    complete -F _rsipvsadm_complete -o nosort -o bashdefault -o default rsipvsadm ipvsadm
 else
-    complete -F _rsipvsadm -o bashdefault -o default rsipvsadm
+    complete -F _rsipvsadm_complete -o bashdefault -o default rsipvsadm ipvsadm
 fi

@@ -1,3 +1,5 @@
+# Generated from src/cli/spec.rs and completions/hooks/ by tests/docs.rs:
+# RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rsipvsadm_global_optspecs
     string join \n A/add-service E/edit-service D/delete-service C/clear L/list Z/zero a/add-server e/edit-server d/delete-server set h/help v/version R/restore S/save start-daemon= stop-daemon= t/tcp-service= u/udp-service= sctp-service= f/fwmark-service= s/scheduler= p/persistent= M/netmask= r/real-server= m/masquerading i/ipip g/gatewaying w/weight= x/u-threshold= y/l-threshold= n/numeric c/connection mcast-interface= syncid= timeout daemon stats rate thresholds persistent-conn nosort sort X/exact 6/ipv6 o/ops pe= b/sched-flags= mcast-group= mcast-port= mcast-ttl= sync-maxlen= tun-info tun-type= tun-port= tun-nocsum tun-csum tun-remcsum test strict json netns=
@@ -28,10 +30,10 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l start-daemon -d 'st
 backup\t'receive connection updates'"
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l stop-daemon -d 'stop connection sync daemon' -r -f -a "master\t'send connection updates'
 backup\t'receive connection updates'"
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s t -l tcp-service -d 'TCP virtual service, host[:port]' -r -f
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s u -l udp-service -d 'UDP virtual service, host[:port]' -r -f
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l sctp-service -d 'SCTP virtual service, host[:port]' -r -f
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s f -l fwmark-service -d 'firewall-mark virtual service' -r -f
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s t -l tcp-service -d 'TCP virtual service, host[:port]' -r -f -a "(__fish_rsipvsadm_values --tcp-service)"
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s u -l udp-service -d 'UDP virtual service, host[:port]' -r -f -a "(__fish_rsipvsadm_values --udp-service)"
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l sctp-service -d 'SCTP virtual service, host[:port]' -r -f -a "(__fish_rsipvsadm_values --sctp-service)"
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s f -l fwmark-service -d 'firewall-mark virtual service' -r -f -a "(__fish_rsipvsadm_values --fwmark-service)"
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s s -l scheduler -d 'scheduling method (default wlc)' -r -f -a "rr\t'round robin'
 wrr\t'weighted round robin'
 lc\t'least-connection'
@@ -51,16 +53,10 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s r -l real-server -d
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s w -l weight -d 'capacity of real server' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s x -l u-threshold -d 'upper threshold of connections' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s y -l l-threshold -d 'lower threshold of connections' -r -f
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l mcast-interface -d 'multicast interface for connection sync' -r -f
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l mcast-interface -d 'multicast interface for connection sync' -r -f -a "(__fish_rsipvsadm_values --mcast-interface)"
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l syncid -d 'syncid for connection sync (0-255)' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l pe -d 'alternate persistence engine' -r -f -a "sip\t'Session Initiation Protocol'"
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s b -l sched-flags -d 'scheduler flags (comma-separated)' -r -f -a "sh-fallback\t'sh: fall back to another server if the chosen one is unavailable'
-sh-port\t'sh: include the source port in the hash'
-mh-fallback\t'mh: fall back to another server if the chosen one is unavailable'
-mh-port\t'mh: include the source port in the hash'
-flag-1\t'scheduler flag 1'
-flag-2\t'scheduler flag 2'
-flag-3\t'scheduler flag 3'"
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s b -l sched-flags -d 'scheduler flags (comma-separated)' -r -f -a "(__fish_rsipvsadm_values --sched-flags)"
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l mcast-group -d 'multicast group, IPv4 or IPv6' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l mcast-port -d 'multicast UDP port' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l mcast-ttl -d 'multicast TTL' -r -f
@@ -119,3 +115,97 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand diff" -l scope -d 'T
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand metrics" -s h -l help -d 'Print help'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand top" -s h -l help -d 'Print help'
+
+function __fish_rsipvsadm_values --argument-names option
+    switch $option
+        case -t --tcp-service
+            __fish_rsipvsadm_services TCP
+        case -u --udp-service
+            __fish_rsipvsadm_services UDP
+        case --sctp-service
+            __fish_rsipvsadm_services SCTP
+        case -f --fwmark-service
+            __fish_rsipvsadm_services FWM
+        case --mcast-interface
+            __fish_rsipvsadm_interfaces
+        case -b --sched-flags
+            __fish_rsipvsadm_list 'sh-fallback' 'sh: fall back to another server if the chosen one is unavailable' 'sh-port' 'sh: include the source port in the hash' 'mh-fallback' 'mh: fall back to another server if the chosen one is unavailable' 'mh-port' 'mh: include the source port in the hash' 'flag-1' 'scheduler flag 1' 'flag-2' 'scheduler flag 2' 'flag-3' 'scheduler flag 3'
+    end
+end
+
+# Hand-written part of rsipvsadm's fish completion (completions/hooks/rsipvsadm.fish),
+# added by the generator (tests/completion) to clap's script, which completes options,
+# verbs and fixed values. This part completes what is only known when Tab is pressed:
+# live virtual services, interface names, and the next word of a comma-separated list.
+# __fish_rsipvsadm_values, generated from the option table, says which option takes what.
+
+# The virtual services of protocol $proto (TCP, UDP, SCTP, or FWM for fwmarks) in the
+# kernel's table, from /proc/net/ip_vs, which any user may read ($RSIPVSADM_PROC_IP_VS
+# names another file, for tests). Nothing, silently, without IPVS.
+function __fish_rsipvsadm_services --argument-names proto
+    set -l file /proc/net/ip_vs
+    set -q RSIPVSADM_PROC_IP_VS[1]; and set file $RSIPVSADM_PROC_IP_VS
+    test -r $file; or return 0
+    awk -v proto=$proto '# The virtual services of one protocol in /proc/net/ip_vs, one per line, as the command
+# line writes them: 10.0.0.1:80, [2001:db8::1]:443, or a fwmark in decimal (proto=FWM).
+# The file is readable without root, unlike the netlink dump `-Sn` needs. Embedded in
+# the completion of each shell, so: no single quotes, no backslashes.
+function hex(text,    value, i) {
+	value = 0
+	for (i = 1; i <= length(text); i++)
+		value = value * 16 + index("0123456789abcdef", tolower(substr(text, i, 1))) - 1
+	return value
+}
+# 2001:0db8:0000:0000:0000:0000:0000:0001 -> 2001:db8::1 (RFC 5952: the longest run of
+# two or more zero groups, the first one if tied, becomes ::).
+function ipv6(full,    group, count, i, text, start, run, best, best_start) {
+	count = split(full, group, ":")
+	best = 1
+	for (i = 1; i <= count; i++) {
+		group[i] = sprintf("%x", hex(group[i]))
+		if (group[i] == "0") {
+			if (run == 0) start = i
+			run++
+			if (run > best) { best = run; best_start = start }
+		} else run = 0
+	}
+	text = ""
+	for (i = 1; i <= count; i++) {
+		if (best_start && i == best_start) { text = text "::"; i += best - 1; continue }
+		if (text != "" && substr(text, length(text)) != ":") text = text ":"
+		text = text group[i]
+	}
+	return text
+}
+$1 != proto { next }
+proto == "FWM" { print hex($2); next }
+{
+	split($2, part, "]:")
+	if (part[2] != "") {
+		print "[" ipv6(substr(part[1], 2)) "]:" hex(part[2])
+		next
+	}
+	split($2, part, ":")
+	address = hex(part[1])
+	print int(address / 16777216) "." int(address / 65536) % 256 "." int(address / 256) % 256 "." address % 256 ":" hex(part[2])
+}' $file 2>/dev/null
+end
+
+# The network interfaces (--mcast-interface).
+function __fish_rsipvsadm_interfaces
+    for dir in /sys/class/net/*
+        string replace -r '.*/' '' -- $dir
+    end
+end
+
+# The words of a comma-separated list and their descriptions, as pairs of arguments:
+# prints the list typed so far (-b sh-fallback,) with each word not yet in it added.
+function __fish_rsipvsadm_list
+    # Without the option itself, for --sched-flags=... and -b... in one token.
+    set -l typed (commandline -ct | string replace -r -- '^(--[^=]*=|-[^-])' '')
+    set -l done (string match -r -- '^.*,' $typed)
+    for i in (seq 1 2 (count $argv))
+        contains -- $argv[$i] (string split , -- $done); and continue
+        printf '%s%s\t%s\n' "$done" $argv[$i] $argv[(math $i + 1)]
+    end
+end

@@ -4,21 +4,25 @@
 //!   the verbs `apply` and `diff` in its section APPLY AND DIFF; its JSON examples are
 //!   documents `apply` reads, the first one cut from `tests/data/state-v1.json`; it lints
 //!   clean with groff (Debian package `groff-base`);
-//! - `completions/` holds exactly what `rsipvsadm::cli::spec::completion` generates from
-//!   the option table and the verbs' clap definitions. To regenerate them after changing
+//! - `completions/` holds exactly what `completion::files` generates from the option
+//!   table and the verbs' clap definitions (`rsipvsadm::cli::spec::command`) and the
+//!   hooks of `completions/hooks/`. To regenerate them after changing
 //!   the table, a verb or `src/cli/spec.rs`:
 //!
 //!   ```sh
 //!   RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs
 //!   ```
 //!
-//! - the bash completion, loaded in a real bash, offers what it should.
+//! - the completions, loaded in real bash, zsh and fish, offer what they should, for
+//!   both names (`rsipvsadm`, `ipvsadm`), live values included (the generator and the
+//!   zsh driver are in `tests/completion/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap_complete::Shell;
 use rsipvsadm::cli::spec;
+
+mod completion;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -282,13 +286,8 @@ fn the_manual_lints_clean() {
 fn the_committed_completions_are_generated_ones() {
     let update = std::env::var_os("RSIPVSADM_UPDATE_COMPLETIONS").is_some_and(|v| v == "1");
     let mut stale = Vec::new();
-    for (shell, file) in [
-        (Shell::Bash, "rsipvsadm.bash"),
-        (Shell::Zsh, "_rsipvsadm"),
-        (Shell::Fish, "rsipvsadm.fish"),
-    ] {
+    for (file, generated) in completion::files() {
         let path = repo().join("completions").join(file);
-        let generated = spec::completion(shell);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed == generated {
             continue;
@@ -307,36 +306,165 @@ fn the_committed_completions_are_generated_ones() {
     );
 }
 
-/// What the bash completion offers for `words` (the last one being completed).
+/// Where the shells find the completions and the commands, as an installed system has
+/// them: the completions as generated (the committed ones are the same, see
+/// [`the_committed_completions_are_generated_ones`]; reading those would race with it
+/// regenerating them), `rsipvsadm` and `ipvsadm` on PATH (links to the binary under test; fish
+/// completes only commands that exist), and the live table read from a copy of a real
+/// `/proc/net/ip_vs` (`tests/data/proc-net-ip_vs`, see [`live_services`]) through the
+/// completions' `RSIPVSADM_PROC_IP_VS`.
+struct Shells {
+    dir: PathBuf,
+}
+
+impl Shells {
+    fn new(name: &str) -> Shells {
+        static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "rsipvsadm-completion-{name}-{}-{run}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::create_dir_all(dir.join("completions")).unwrap();
+        for (file, text) in completion::files() {
+            std::fs::write(dir.join("completions").join(file), text).unwrap();
+        }
+        for command in [spec::BIN_NAME, completion::DROP_IN_NAME] {
+            std::os::unix::fs::symlink(
+                env!("CARGO_BIN_EXE_rsipvsadm"),
+                dir.join("bin").join(command),
+            )
+            .unwrap();
+        }
+        Shells { dir }
+    }
+
+    /// Runs `program` with `args` in this environment; returns its stdout lines.
+    fn completions(&self) -> PathBuf {
+        self.dir.join("completions")
+    }
+
+    fn run(&self, program: &str, package: &str, args: &[&str], proc_ip_vs: &Path) -> Vec<String> {
+        let path = format!(
+            "{}:{}",
+            self.dir.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new(program)
+            .args(args)
+            .current_dir(repo())
+            .env("PATH", path)
+            .env("HOME", &self.dir)
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("XDG_DATA_HOME", self.dir.join("data"))
+            .env("XDG_CACHE_HOME", self.dir.join("cache"))
+            .env("LC_ALL", "C.UTF-8")
+            .env("RSIPVSADM_PROC_IP_VS", proc_ip_vs)
+            .env("RSIPVSADM_COMPLETIONS", self.completions())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run {program} ({e}): install the Debian package {package} \
+                     (apt-get install --no-install-recommends {package})"
+                )
+            });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{program} {args:?} failed ({}): {stderr}",
+            out.status
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Shells {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn live_table() -> PathBuf {
+    repo().join("tests/data/proc-net-ip_vs")
+}
+
+/// What the bash completion offers for `words` (the last one being completed), from the
+/// function `complete -p` registers for the command (`words[0]`): the candidates as
+/// bash inserts them (after the last `:` of the word, as readline replaces only that).
 fn bash_offers(words: &[&str]) -> Vec<String> {
+    bash_offers_with(words, &live_table())
+}
+
+fn bash_offers_with(words: &[&str], proc_ip_vs: &Path) -> Vec<String> {
     let script = r#"
         set -u
-        source completions/rsipvsadm.bash
-        complete -p rsipvsadm >/dev/null || exit 3
+        source "$RSIPVSADM_COMPLETIONS/rsipvsadm.bash"
+        function=$(complete -p "$1" | sed -n 's/.* -F \([^ ]*\) .*/\1/p')
+        [ -n "$function" ] || exit 3
         COMP_WORDS=("$@")
         COMP_CWORD=$(( $# - 1 ))
         COMP_LINE="$*"
         COMP_POINT=${#COMP_LINE}
         cur=${COMP_WORDS[COMP_CWORD]}
         prev=${COMP_WORDS[COMP_CWORD-1]}
-        _rsipvsadm rsipvsadm "$cur" "$prev" 2>/dev/null
+        "$function" "$1" "$cur" "$prev" 2>/dev/null
         printf '%s\n' "${COMPREPLY[@]}"
     "#;
     let mut args = vec!["--norc", "--noprofile", "-c", script, "bash"];
     args.extend_from_slice(words);
-    let out = run_tool("bash", "bash", &args);
-    assert!(
-        out.status.success(),
-        "bash failed for {words:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut offers = Shells::new("bash").run("bash", "bash", &args, proc_ip_vs);
+    offers.sort();
+    offers
+}
+
+/// What zsh's completion offers for `line` (Tab pressed at its end), with the
+/// `completions/` directory in fpath as compinit loads it.
+fn zsh_offers(line: &str) -> Vec<String> {
+    let shells = Shells::new("zsh");
+    let completions = shells.completions();
+    let args = [
+        "-f",
+        "tests/completion/zsh-capture.zsh",
+        completions.to_str().unwrap(),
+        line,
+    ];
+    let mut offers = shells.run("zsh", "zsh", &args, &live_table());
+    offers.sort();
+    offers.dedup();
+    offers
+}
+
+/// What fish's completion offers for `line` (`complete -C`), with `completions/` as the
+/// directory fish loads a command's completions from.
+fn fish_offers(line: &str) -> Vec<String> {
+    let shells = Shells::new("fish");
+    let script = format!(
+        "set -g fish_complete_path {}; complete -C {}",
+        shells.completions().display(),
+        fish_quote(line)
     );
-    let mut offers: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
+    let lines = shells.run(
+        "fish",
+        "fish",
+        &["--no-config", "-c", &script],
+        &live_table(),
+    );
+    let mut offers: Vec<String> = lines
+        .iter()
+        .map(|l| l.split('\t').next().unwrap().to_string())
         .collect();
     offers.sort();
     offers
+}
+
+fn fish_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
 fn sorted(words: &[&str]) -> Vec<String> {
@@ -442,5 +570,304 @@ fn bash_completes_the_verbs_and_their_options() {
     assert_eq!(
         bash_offers(&["rsipvsadm", "apply", "--drain", "Cargo"]),
         sorted(&["Cargo"])
+    );
+}
+
+/// The virtual services of `flag` (`-t`, `-u`, `--sctp-service`, `-f`) in the live table
+/// of the tests: `tests/data/proc-net-ip_vs` is `/proc/net/ip_vs` as the VM's kernel
+/// (Debian's 6.1) wrote it after the `-A` rules of `tests/data/proc-net-ip_vs.rules`,
+/// which is what `rsipvsadm -Sn` printed then. The completions read the first; what
+/// they offer must be the services of the second.
+fn live_services(flag: &str) -> Vec<String> {
+    let rules = read(&repo().join("tests/data/proc-net-ip_vs.rules"));
+    let mut services: Vec<String> = rules
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            (words.len() > 2 && words[0] == "-A" && words[1] == flag).then(|| words[2].to_string())
+        })
+        .collect();
+    assert!(
+        !services.is_empty(),
+        "no {flag} service in the live table of the tests"
+    );
+    services.sort();
+    services
+}
+
+/// The network interfaces of the machine the tests run on.
+fn interfaces() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .expect("/sys/class/net")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.iter().any(|n| n == "lo"));
+    names
+}
+
+/// The other words of `-b`'s list, after `typed` (which ends with a comma).
+fn flags_after(typed: &str) -> Vec<String> {
+    let all = [
+        "sh-fallback",
+        "sh-port",
+        "mh-fallback",
+        "mh-port",
+        "flag-1",
+        "flag-2",
+        "flag-3",
+    ];
+    let chosen: Vec<&str> = typed
+        .rsplit_once(',')
+        .unwrap()
+        .0
+        .rsplit(['=', ' '])
+        .next()
+        .unwrap()
+        .split(',')
+        .collect();
+    let mut words: Vec<String> = all
+        .iter()
+        .filter(|w| !chosen.contains(w))
+        .map(|w| format!("{typed}{w}"))
+        .collect();
+    words.sort();
+    words
+}
+
+#[test]
+fn bash_completes_for_both_names() {
+    for name in [spec::BIN_NAME, completion::DROP_IN_NAME] {
+        assert_eq!(
+            bash_offers(&[name, "-s", "w"]),
+            sorted(&["wrr", "wlc"]),
+            "{name}"
+        );
+        assert_eq!(
+            bash_offers(&[name, "--tun-t"]),
+            sorted(&["--tun-type"]),
+            "{name}"
+        );
+        assert_eq!(bash_offers(&[name, "ap"]), sorted(&["apply"]), "{name}");
+    }
+}
+
+#[test]
+fn bash_completes_values_known_when_tab_is_pressed() {
+    // -b's list goes on after a comma, each word once.
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-b", "sh-fallback,"]),
+        flags_after("sh-fallback,")
+    );
+    assert_eq!(
+        bash_offers(&[
+            "ipvsadm",
+            "-A",
+            "-t",
+            "1.2.3.4:80",
+            "-s",
+            "sh",
+            "-b",
+            "sh-port,sh-fallback,m"
+        ]),
+        sorted(&[
+            "sh-port,sh-fallback,mh-fallback",
+            "sh-port,sh-fallback,mh-port"
+        ])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--sched-flags=flag-1,"]),
+        flags_after("flag-1,")
+    );
+    // A full list: nothing more, and no file names.
+    let full = "sh-fallback,sh-port,mh-fallback,mh-port,flag-1,flag-2,flag-3,";
+    assert_eq!(bash_offers(&["rsipvsadm", "-b", full]), sorted(&[full]));
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--mcast-interface", ""]),
+        interfaces()
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--mcast-interface", "l"]),
+        sorted(&["lo"])
+    );
+    // The live services, by protocol.
+    for (option, flag) in [
+        ("-t", "-t"),
+        ("--tcp-service", "-t"),
+        ("-u", "-u"),
+        ("--sctp-service", "--sctp-service"),
+        ("-f", "-f"),
+    ] {
+        assert_eq!(
+            bash_offers(&["ipvsadm", "-d", option, ""]),
+            live_services(flag),
+            "{option}"
+        );
+    }
+    // Readline replaces what follows the last colon: that is what is offered.
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-E", "-t", "10.0.0.1:"]),
+        sorted(&["80"])
+    );
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-E", "-u", "[fe80::1:"]),
+        sorted(&["0:0:5]:5060"])
+    );
+}
+
+#[test]
+fn bash_completes_no_services_without_ipvs() {
+    // No /proc/net/ip_vs (no IPVS in the kernel): no candidate and not a word on stderr
+    // (Shells::run asserts that), the address typed so far stays.
+    let missing = repo().join("tests/data/no-such-file");
+    assert_eq!(
+        bash_offers_with(&["rsipvsadm", "-D", "-t", "10."], &missing),
+        sorted(&["10."])
+    );
+}
+
+#[test]
+fn zsh_completes_options_values_and_both_names() {
+    for name in [spec::BIN_NAME, completion::DROP_IN_NAME] {
+        assert_eq!(
+            zsh_offers(&format!("{name} -s w")),
+            sorted(&["wrr", "wlc"]),
+            "{name}"
+        );
+        assert_eq!(
+            zsh_offers(&format!("{name} --tun")),
+            sorted(&[
+                "--tun-info",
+                "--tun-type",
+                "--tun-port",
+                "--tun-nocsum",
+                "--tun-csum",
+                "--tun-remcsum"
+            ]),
+            "{name}"
+        );
+        assert_eq!(
+            zsh_offers(&format!("{name} apply --d")),
+            sorted(&["--drain", "--dry-run"])
+        );
+    }
+    assert_eq!(
+        zsh_offers("rsipvsadm --tun-type g"),
+        sorted(&["gre", "gue"])
+    );
+}
+
+#[test]
+fn zsh_completes_values_known_when_tab_is_pressed() {
+    assert_eq!(
+        zsh_offers("ipvsadm -b sh-fallback,"),
+        flags_after("sh-fallback,")
+    );
+    assert_eq!(
+        zsh_offers("rsipvsadm --sched-flags=sh-port,m"),
+        sorted(&[
+            "--sched-flags=sh-port,mh-fallback",
+            "--sched-flags=sh-port,mh-port"
+        ])
+    );
+    assert_eq!(zsh_offers("rsipvsadm --mcast-interface "), interfaces());
+    // zsh quotes what it inserts: [ and ] are glob characters.
+    let quoted = |services: Vec<String>| -> Vec<String> {
+        let mut quoted: Vec<String> = services
+            .iter()
+            .map(|s| s.replace('[', r"\[").replace(']', r"\]"))
+            .collect();
+        quoted.sort();
+        quoted
+    };
+    for (option, flag) in [
+        ("-t", "-t"),
+        ("-u", "-u"),
+        ("--sctp-service", "--sctp-service"),
+        ("-f", "-f"),
+    ] {
+        assert_eq!(
+            zsh_offers(&format!("ipvsadm -d {option} ")),
+            quoted(live_services(flag)),
+            "{option}"
+        );
+    }
+    assert_eq!(
+        zsh_offers("rsipvsadm --udp-service=1"),
+        sorted(&["--udp-service=192.0.2.53:53"])
+    );
+}
+
+#[test]
+fn fish_completes_options_values_and_both_names() {
+    for name in [spec::BIN_NAME, completion::DROP_IN_NAME] {
+        assert_eq!(
+            fish_offers(&format!("{name} -s w")),
+            sorted(&["wrr", "wlc"]),
+            "{name}"
+        );
+        assert_eq!(
+            fish_offers(&format!("{name} --tun-t")),
+            sorted(&["--tun-type"]),
+            "{name}"
+        );
+        assert_eq!(
+            fish_offers(&format!("{name} ap")),
+            sorted(&["apply"]),
+            "{name}"
+        );
+    }
+    // An option whose value is still missing does not stop the completion.
+    assert_eq!(
+        fish_offers("rsipvsadm -A -t 10.0.0.1:80 -s l"),
+        sorted(&["lc", "lblc", "lblcr"])
+    );
+}
+
+#[test]
+fn fish_completes_values_known_when_tab_is_pressed() {
+    assert_eq!(
+        fish_offers("ipvsadm -b sh-fallback,"),
+        flags_after("sh-fallback,")
+    );
+    assert_eq!(
+        fish_offers("rsipvsadm --sched-flags=sh-port,m"),
+        sorted(&[
+            "--sched-flags=sh-port,mh-fallback",
+            "--sched-flags=sh-port,mh-port"
+        ])
+    );
+    assert_eq!(fish_offers("rsipvsadm --mcast-interface "), interfaces());
+    for (option, flag) in [
+        ("-t", "-t"),
+        ("-u", "-u"),
+        ("--sctp-service", "--sctp-service"),
+        ("-f", "-f"),
+    ] {
+        assert_eq!(
+            fish_offers(&format!("ipvsadm -d {option} ")),
+            live_services(flag),
+            "{option}"
+        );
+    }
+}
+
+#[test]
+fn the_completions_complete_every_option_with_a_live_value() {
+    // The options whose values are completed when Tab is pressed, from the clap tree.
+    assert_eq!(
+        completion::dynamic_option_names(),
+        [
+            "-t",
+            "--tcp-service",
+            "-u",
+            "--udp-service",
+            "--sctp-service",
+            "-f",
+            "--fwmark-service",
+            "--mcast-interface",
+            "-b",
+            "--sched-flags"
+        ]
     );
 }

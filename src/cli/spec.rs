@@ -6,14 +6,14 @@
 //! definitions ([`verbs`], the ones that parse them), so parser, `--help` and completions
 //! cannot disagree.
 //!
-//! `tests/docs.rs` checks that the committed completions equal [`completion`]'s output and
-//! that the manual documents every option of [`options`] and of [`verbs`]; run
+//! `tests/docs.rs` generates the completions from [`command`] (with clap_complete, a
+//! dev-dependency: the binary never prints them), checks that the committed ones equal
+//! them, and that the manual documents every option of [`options`] and of [`verbs`]; run
 //! `RSIPVSADM_UPDATE_COMPLETIONS=1 cargo test --test docs` to regenerate the completions
 //! after changing the table or the texts here.
 
 use clap::builder::PossibleValue;
 use clap::{Arg, ArgAction, Command, ValueHint};
-use clap_complete::Shell;
 
 use super::args::popt::ArgKind;
 use super::args::table::{OPTIONS, Opt};
@@ -273,37 +273,6 @@ pub fn command() -> Command {
     // in the second place (clap puts subcommands after the positional arguments), and
     // the timeouts are numbers that nothing completes anyway.
     cmd.subcommands(verbs().into_iter().map(verb_for_completion))
-}
-
-/// The completion script for `shell`, as committed in `completions/`.
-pub fn completion(shell: Shell) -> String {
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command(), BIN_NAME, &mut out);
-    let script = String::from_utf8(out).expect("completion scripts are UTF-8");
-    match shell {
-        Shell::Fish => fish_fixed(script),
-        _ => script,
-    }
-}
-
-/// The line of clap's fish script that gives up on a command line its `argparse` cannot
-/// read, and what it becomes.
-const FISH_GIVE_UP: &str =
-    "    argparse -s (__fish_rsipvsadm_global_optspecs) -- $cmd 2>/dev/null\n    or return\n";
-const FISH_NO_VERB_YET: &str =
-    "    argparse -s (__fish_rsipvsadm_global_optspecs) -- $cmd 2>/dev/null\n    or return 0\n";
-
-/// clap's fish script decides whether a verb was given with fish's `argparse`, which
-/// fails while an option still lacks its value (`rsipvsadm -A -t VIP -s <TAB>`); the
-/// script then completes nothing at all, not even the schedulers. `argparse -s` stops
-/// at the first word that is not an option, so it can only fail on ipvsadm's options,
-/// before any verb: such a command line has no verb yet.
-fn fish_fixed(script: String) -> String {
-    assert!(
-        script.contains(FISH_GIVE_UP),
-        "clap_complete's fish script changed: look again at spec::fish_fixed"
-    );
-    script.replace(FISH_GIVE_UP, FISH_NO_VERB_YET)
 }
 
 #[cfg(test)]

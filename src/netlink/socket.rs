@@ -11,11 +11,8 @@
 //! requester waiting for one would wait forever.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use neli::consts::socket::{Msg, NlFamily};
-use neli::socket::NlSocket;
-use neli::utils::Groups;
 use nix::errno::Errno;
 
 use super::ctrl::{CTRL_CMD_GETFAMILY, CTRL_VERSION, CtrlAttr, GENL_ID_CTRL};
@@ -125,7 +122,7 @@ impl EncodedBatch {
 
 /// A generic netlink socket bound to the network namespace it was created in.
 pub struct GenlSocket {
-    sock: NlSocket,
+    sock: NetlinkFd,
     seq: u32,
     rx: Vec<u8>,
     /// What is being sent, kept to be used again.
@@ -136,8 +133,7 @@ pub struct GenlSocket {
 
 impl GenlSocket {
     pub fn connect() -> Result<Self> {
-        let sock = off_standard_descriptors(NlSocket::new(NlFamily::Generic)?)?;
-        sock.bind(None, Groups::empty())?;
+        let sock = NetlinkFd::open()?;
         let fd = sock.as_raw_fd();
         // Errors come back with the request header only, and never-used extended acks are
         // free; both options may be missing on old kernels, which only costs bytes.
@@ -217,7 +213,7 @@ impl GenlSocket {
     }
 
     fn send(&self, buf: &[u8]) -> Result<()> {
-        let sent = self.sock.send(buf, Msg::empty())?;
+        let sent = self.sock.send(buf)?;
         if sent != buf.len() {
             return Err(Error::Io(io::Error::other(format!(
                 "netlink sendmsg sent {sent} of {} bytes",
@@ -235,18 +231,18 @@ impl GenlSocket {
     /// next dump chunk inside each `recvmsg()`), so its caller reads the rest without
     /// waiting, then asks again.
     fn recv(&mut self, nonblocking: bool) -> Result<Received> {
-        let mut flags = Msg::TRUNC;
+        let mut flags = libc::MSG_TRUNC;
         if nonblocking {
-            flags |= Msg::DONTWAIT;
+            flags |= libc::MSG_DONTWAIT;
         }
         loop {
             return match self.sock.recv(&mut self.rx[..], flags) {
-                Ok((len, _)) if len > self.rx.len() => {
+                Ok(len) if len > self.rx.len() => {
                     let grown = len.max(2 * self.rx.len()).next_multiple_of(4096);
                     self.rx.resize(grown, 0);
                     Ok(Received::Truncated)
                 }
-                Ok((len, _)) => Ok(Received::Datagram(len)),
+                Ok(len) => Ok(Received::Datagram(len)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Received::Nothing),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => Err(Error::RepliesLost),
@@ -488,21 +484,89 @@ fn reply_too_large() -> Error {
     ))
 }
 
+/// A bound `NETLINK_GENERIC` socket: the four system calls this client makes on it, with
+/// the descriptor closed on drop.
+struct NetlinkFd(OwnedFd);
+
+impl NetlinkFd {
+    /// A new socket, bound to a port id the kernel picks, in no multicast group.
+    fn open() -> io::Result<NetlinkFd> {
+        // SAFETY: socket() takes no pointers.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_GENERIC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let sock = NetlinkFd(off_standard_descriptors(fd)?);
+        // SAFETY: sockaddr_nl is plain data, for which all zeros is valid (port id 0:
+        // the kernel picks one; groups 0: none).
+        let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        address.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: a pointer to a live sockaddr_nl and its size.
+        let rc = unsafe {
+            libc::bind(
+                sock.as_raw_fd(),
+                (&address as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(sock)
+    }
+
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
+    /// Sends `buf` as one datagram; returns the bytes sent.
+    fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: a pointer to `buf` and its length, read by the kernel during the call.
+        let sent = unsafe { libc::send(self.as_raw_fd(), buf.as_ptr().cast(), buf.len(), 0) };
+        if sent < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(sent as usize)
+        }
+    }
+
+    /// Receives one datagram into `buf`; returns its length, which with MSG_TRUNC is its
+    /// full length even when larger than `buf`.
+    fn recv(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+        // SAFETY: a pointer to `buf` and its length, written by the kernel during the call
+        // (never beyond the length, whatever MSG_TRUNC reports).
+        let len =
+            unsafe { libc::recv(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) };
+        if len < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(len as usize)
+        }
+    }
+}
+
 /// Moves a socket off descriptors 0, 1 and 2: a process started with one of them closed
 /// would otherwise read its standard input from the socket, or print into it.
-fn off_standard_descriptors(sock: NlSocket) -> io::Result<NlSocket> {
-    let fd = sock.as_raw_fd();
-    if fd > 2 {
-        return Ok(sock);
+fn off_standard_descriptors(fd: OwnedFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
     }
-    // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor this socket owns onto the lowest
-    // free one from 3; the duplicate gets an owner of its own right away.
-    let moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor `fd` owns onto the lowest free one
+    // from 3; the duplicate gets an owner of its own right away.
+    let moved = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
     if moved < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: `moved` is a new descriptor nothing else owns; `sock` closes `fd` on drop.
-    Ok(unsafe { NlSocket::from_raw_fd(moved) })
+    // SAFETY: `moved` is a new descriptor nothing else owns; `fd` closes the old one on drop.
+    Ok(unsafe { OwnedFd::from_raw_fd(moved) })
 }
 
 /// A bare `NLMSG_NOOP` asking for an ACK: the kernel acks it without dispatching it.

@@ -25,7 +25,8 @@ VM_CACHE_FORMAT="2 $VM_EXTRA_MODULES"
 # Host packages the scripts use, as "command-or-file:package".
 VM_HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod modinfo:kmod
 /usr/sbin/ip:iproute2 /usr/sbin/ipvsadm:ipvsadm /etc/services:netbase
-/etc/protocols:netbase flock:util-linux jq:jq groff:groff-base"
+/etc/protocols:netbase flock:util-linux jq:jq groff:groff-base zsh:zsh fish:fish awk:mawk
+debootstrap:debootstrap systemd-analyze:systemd"
 
 log() { printf 'vm: %s\n' "$*" >&2; }
 die() {
