@@ -14,8 +14,9 @@ mod tests;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::net::IpAddr;
 
-use crate::model::{DestKey, ServiceKey, Stats, VirtualService};
+use crate::model::{AddressFamily, DestKey, ServiceKey, Stats, VirtualService};
 use crate::nss::numeric_host;
 
 pub use frame::{FrameHeader, render};
@@ -102,63 +103,72 @@ pub fn rows(table: &[VirtualService], previous: Option<&Previous<'_>>) -> Vec<Se
     let earlier: HashMap<ServiceKey, &VirtualService> = previous
         .map(|p| p.table.iter().map(|vs| (vs.service.key, vs)).collect())
         .unwrap_or_default();
-    let zero = Stats::default();
     let mut services: Vec<ServiceRow> = table
         .iter()
         .map(|vs| {
-            let before = earlier.get(&vs.service.key);
-            let rate = |old: Option<&Stats>, now: &Stats| {
-                previous.map(|p| Rates::between(old.unwrap_or(&zero), now, p.seconds))
-            };
-            let old_dests: HashMap<DestKey, &Stats> = before
-                .map(|b| {
-                    b.dests
-                        .iter()
-                        .map(|d| (d.dest.key(), &d.observed.stats))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut dests: Vec<DestRow> = vs
-                .dests
-                .iter()
-                .map(|d| DestRow {
-                    label: addr_port(d.dest.addr, d.dest.port),
-                    forward: d.dest.fwd.names().listed,
-                    weight: d.dest.weight,
-                    active: d.observed.active_conns,
-                    inactive: d.observed.inact_conns,
-                    rates: rate(old_dests.get(&d.dest.key()).copied(), &d.observed.stats),
-                    share: None,
-                })
-                .collect();
-            let dest_bytes: f64 = dests.iter().filter_map(|d| d.rates).map(|r| r.bytes).sum();
-            for d in &mut dests {
-                d.share = d
-                    .rates
-                    .filter(|_| dest_bytes > 0.0)
-                    .map(|r| r.bytes / dest_bytes);
-            }
-            dests.sort_by(|a, b| Rates::busier(a.rates, b.rates));
-            ServiceRow {
-                label: service_label(&vs.service.key),
-                scheduler: vs.service.scheduler.clone(),
-                active: vs
-                    .dests
-                    .iter()
-                    .map(|d| u64::from(d.observed.active_conns))
-                    .sum(),
-                inactive: vs
-                    .dests
-                    .iter()
-                    .map(|d| u64::from(d.observed.inact_conns))
-                    .sum(),
-                rates: rate(before.map(|b| &b.observed.stats), &vs.observed.stats),
-                dests,
-            }
+            let seconds = previous.map(|p| p.seconds);
+            service_row(vs, earlier.get(&vs.service.key).copied(), seconds)
         })
         .collect();
     services.sort_by(|a, b| Rates::busier(a.rates, b.rates));
     services
+}
+
+/// `seconds` since `before` was read; `None` when there is no earlier sample at all.
+fn rates(before: Option<&Stats>, now: &Stats, seconds: Option<f64>) -> Option<Rates> {
+    seconds.map(|s| Rates::between(before.unwrap_or(&Stats::default()), now, s))
+}
+
+fn service_row(
+    vs: &VirtualService,
+    before: Option<&VirtualService>,
+    seconds: Option<f64>,
+) -> ServiceRow {
+    let old_dests: HashMap<DestKey, &Stats> = before
+        .map(|b| {
+            b.dests
+                .iter()
+                .map(|d| (d.dest.key(), &d.observed.stats))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut dests: Vec<DestRow> = vs
+        .dests
+        .iter()
+        .map(|d| DestRow {
+            label: addr_port(d.dest.addr, d.dest.port),
+            forward: d.dest.fwd.names().listed,
+            weight: d.dest.weight,
+            active: d.observed.active_conns,
+            inactive: d.observed.inact_conns,
+            rates: rates(
+                old_dests.get(&d.dest.key()).copied(),
+                &d.observed.stats,
+                seconds,
+            ),
+            share: None,
+        })
+        .collect();
+    let service_bytes: f64 = dests.iter().filter_map(|d| d.rates).map(|r| r.bytes).sum();
+    for d in &mut dests {
+        d.share = d
+            .rates
+            .filter(|_| service_bytes > 0.0)
+            .map(|r| r.bytes / service_bytes);
+    }
+    dests.sort_by(|a, b| Rates::busier(a.rates, b.rates));
+    ServiceRow {
+        label: service_label(&vs.service.key),
+        scheduler: vs.service.scheduler.clone(),
+        active: dests.iter().map(|d| u64::from(d.active)).sum(),
+        inactive: dests.iter().map(|d| u64::from(d.inactive)).sum(),
+        rates: rates(
+            before.map(|b| &b.observed.stats),
+            &vs.observed.stats,
+            seconds,
+        ),
+        dests,
+    }
 }
 
 /// All services added up (those with rates).
@@ -182,13 +192,13 @@ fn service_label(key: &ServiceKey) -> String {
             format!("{name} {}", addr_port(addr, port))
         }
         ServiceKey::Fwmark { af, mark } => match af {
-            crate::model::AddressFamily::Inet => format!("FWM {mark}"),
-            crate::model::AddressFamily::Inet6 => format!("FWM {mark} IPv6"),
+            AddressFamily::Inet => format!("FWM {mark}"),
+            AddressFamily::Inet6 => format!("FWM {mark} IPv6"),
         },
     }
 }
 
-fn addr_port(addr: std::net::IpAddr, port: u16) -> String {
+fn addr_port(addr: IpAddr, port: u16) -> String {
     if addr.is_ipv6() {
         format!("[{}]:{port}", numeric_host(addr))
     } else {

@@ -284,3 +284,21 @@ fn tiny_terminals_do_not_panic() {
         assert!(lines.iter().all(|l| l.chars().count() <= w));
     }
 }
+
+#[test]
+fn fwmark_and_ipv6_labels() {
+    use crate::model::AddressFamily;
+    let fwm = VirtualService::new(Service::new(
+        ServiceKey::fwmark(AddressFamily::Inet6, 7),
+        "sh",
+    ));
+    let udp = VirtualService::new(Service::new(
+        ServiceKey::udp("2001:db8::1".parse().unwrap(), 53),
+        "rr",
+    ));
+    let labels: Vec<String> = rows(&[fwm, udp], None)
+        .into_iter()
+        .map(|r| r.label)
+        .collect();
+    assert_eq!(labels, ["FWM 7 IPv6", "UDP [2001:db8::1]:53"]);
+}
