@@ -106,7 +106,7 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l json -d 'with -L: t
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "apply" -d 'Make the live table equal to FILE, without flushing it'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "diff" -d 'Print what apply would do; exit 0 if the table equals FILE, 1 if not'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "metrics" -d 'Not built yet'
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "top" -d 'Not built yet'
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "top" -d 'Show services and real servers with their traffic, refreshed in place'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -l scope -d 'Touch only services in SCOPE: a VIP prefix (10.0.0.0/8, 2001:db8::/32, one address) or a fwmark range (fwmark:100-199, fwmark:7). Repeat to add scopes up; live services outside every scope are never changed, and a service of FILE outside is an error' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -l drain -d 'Set each real server that goes away to weight 0 first, wait until its connections end (TCP, SCTP: established ones; UDP and fwmark: all) or SECONDS pass, then delete it' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -l dry-run -d 'Print the plan and change nothing'
@@ -114,6 +114,9 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -s h -l help 
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand diff" -l scope -d 'Touch only services in SCOPE: a VIP prefix (10.0.0.0/8, 2001:db8::/32, one address) or a fwmark range (fwmark:100-199, fwmark:7). Repeat to add scopes up; live services outside every scope are never changed, and a service of FILE outside is an error' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand metrics" -s h -l help -d 'Print help'
+complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand top" -l interval -d 'Seconds between frames, more than 0 (fractions allowed: 0.5); rates are measured over the time that actually passed' -r -f
+complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand top" -l iterations -d 'Stop after N frames (default: until q, or forever in batch mode)' -r -f
+complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand top" -l batch -d 'Print frames one after another on standard output, without escape codes or a size limit, each starting with a header line that holds the time and the interval; every frame has rates (the first waits one interval)'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand top" -s h -l help -d 'Print help'
 
 function __fish_rsipvsadm_values --argument-names option

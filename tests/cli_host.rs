@@ -285,3 +285,28 @@ fn no_command_line_makes_the_parser_panic() {
         let _ = rsipvsadm::cli::args::parse(&argv);
     }
 }
+
+/// `top` without a terminal points to --batch; a bad interval is a usage error. Both
+/// before IPVS is opened, so they hold on any host.
+#[test]
+fn top_needs_a_terminal_or_batch_and_a_positive_interval() {
+    // `output()` gives the program pipes, not a terminal.
+    let out = run(&rsipvsadm(), "rsipvsadm", &["top"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("must be a terminal") && stderr.contains("use --batch"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    for interval in ["0", "-1", "two", "", "nan"] {
+        let out = run(
+            &rsipvsadm(),
+            "rsipvsadm",
+            &["top", "--batch", "--interval", interval],
+        );
+        assert_eq!(out.status.code(), Some(2), "--interval {interval:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--interval"), "{interval:?}: {stderr}");
+    }
+}

@@ -5,7 +5,8 @@
 //! `status` (timeouts, daemons), `conn` (`-L -c`, with `scan` for its C-style parsing),
 //! `sort` (glibc-compatible ordering), `names` (address/port text and name lookups),
 //! `number` (the K/M/G/T printer), `flags` (texts shared by listings and save),
-//! `columns` (which format wins), `identity` (a service's raw fields), `text` (padding).
+//! `columns` (which format wins), `identity` (a service's raw fields), `text` (padding);
+//! `top` is the live view's frame (rates, order, layout), not an ipvsadm format.
 
 use std::io::{self, Write};
 
@@ -25,6 +26,7 @@ mod scan;
 mod sort;
 mod status;
 mod text;
+pub mod top;
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@ mod topology;
 mod nat;
 mod reload;
 mod sync;
+mod top;
 mod tunnel;
 
 use std::sync::{Mutex, MutexGuard};

@@ -209,6 +209,13 @@ impl Topology {
             String::new,
         );
     }
+
+    /// Serves a file `name` of `size` bytes from the httpd of `ns` (after [`httpd`]).
+    ///
+    /// [`httpd`]: Self::httpd
+    pub fn http_file(&self, ns: &str, name: &str, size: usize) {
+        fs::write(self.files.join(ns).join(name), vec![b'x'; size]).expect("cannot write file");
+    }
 }
 
 impl Drop for Topology {
