@@ -6,6 +6,8 @@
 //! `sort` (glibc-compatible ordering), `names` (address/port text and name lookups),
 //! `number` (the K/M/G/T printer), `flags` (texts shared by listings and save),
 //! `columns` (which format wins), `identity` (a service's raw fields), `text` (padding).
+//! Beside them, formats ipvsadm does not have: `plan` (apply's plan as rule lines) and
+//! `metrics` (the Prometheus exposition).
 
 use std::io::{self, Write};
 
@@ -16,6 +18,7 @@ mod conn;
 mod flags;
 mod identity;
 mod list;
+pub mod metrics;
 mod names;
 mod number;
 mod options;

@@ -25,7 +25,7 @@ VM_CACHE_FORMAT="2 $VM_EXTRA_MODULES"
 # Host packages the scripts use, as "command-or-file:package".
 VM_HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod modinfo:kmod
 /usr/sbin/ip:iproute2 /usr/sbin/ipvsadm:ipvsadm /etc/services:netbase
-/etc/protocols:netbase flock:util-linux jq:jq groff:groff-base"
+/etc/protocols:netbase flock:util-linux jq:jq groff:groff-base promtool:prometheus"
 
 log() { printf 'vm: %s\n' "$*" >&2; }
 die() {
@@ -316,8 +316,9 @@ vm_build_initramfs() {
 	done
 	ln -s ../bin/busybox "$root/sbin/modprobe"
 
-	# Debian's ip (busybox's has no netns) and the reference ipvsadm.
-	for f in /usr/sbin/ip /usr/sbin/ipvsadm; do
+	# Debian's ip (busybox's has no netns), the reference ipvsadm, and promtool (checks
+	# what `rsipvsadm metrics` serves).
+	for f in /usr/sbin/ip /usr/sbin/ipvsadm /usr/bin/promtool; do
 		copy_to_root "$root" "$f"
 		copy_libs_for "$root" "$f"
 	done
