@@ -105,7 +105,7 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l strict -d 'with -R:
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l json -d 'with -L: the state as one JSON document'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "apply" -d 'Make the live table equal to FILE, without flushing it'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "diff" -d 'Print what apply would do; exit 0 if the table equals FILE, 1 if not'
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "metrics" -d 'Not built yet'
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "metrics" -d 'Print the table as Prometheus metrics, or serve them over HTTP'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -f -a "top" -d 'Show services and real servers with their traffic, refreshed in place'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -l scope -d 'Touch only services in SCOPE: a VIP prefix (10.0.0.0/8, 2001:db8::/32, one address) or a fwmark range (fwmark:100-199, fwmark:7). Repeat to add scopes up; live services outside every scope are never changed, and a service of FILE outside is an error' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -l drain -d 'Set each real server that goes away to weight 0 first, wait until its connections end (TCP, SCTP: established ones; UDP and fwmark: all) or SECONDS pass, then delete it' -r -f
@@ -113,6 +113,8 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -l dry-run -d
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand apply" -s h -l help -d 'Print help'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand diff" -l scope -d 'Touch only services in SCOPE: a VIP prefix (10.0.0.0/8, 2001:db8::/32, one address) or a fwmark range (fwmark:100-199, fwmark:7). Repeat to add scopes up; live services outside every scope are never changed, and a service of FILE outside is an error' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand diff" -s h -l help -d 'Print help'
+complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand metrics" -l listen -d 'Serve the metrics over HTTP at http://ADDR:PORT/metrics (an IP address: 127.0.0.1:9850, [::1]:9850; 0.0.0.0 or [::] for all)' -r -f
+complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand metrics" -l no-destinations -d 'Leave out the real servers\' metrics (ipvs_backend_*): one series per service only, for tables with very many real servers'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand metrics" -s h -l help -d 'Print help'
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand top" -l interval -d 'Seconds between frames, more than 0 (fractions allowed: 0.5); rates are measured over the time that actually passed' -r -f
 complete -c rsipvsadm -n "__fish_rsipvsadm_using_subcommand top" -l iterations -d 'Stop after N frames (default: until q, or forever in batch mode)' -r -f

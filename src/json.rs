@@ -182,13 +182,6 @@ struct EndpointOut {
     port: u16,
 }
 
-fn family_word(af: AddressFamily) -> &'static str {
-    match af {
-        AddressFamily::Inet => "ipv4",
-        AddressFamily::Inet6 => "ipv6",
-    }
-}
-
 fn stats_out(s: &Stats) -> StatsOut {
     StatsOut {
         conns: s.conns,
@@ -232,7 +225,7 @@ fn service_out(vs: &VirtualService) -> ServiceOut<'_> {
         ServiceKey::Fwmark { mark, .. } => (None, None, None, Some(mark)),
     };
     ServiceOut {
-        family: family_word(svc.key.af()),
+        family: svc.key.af().word(),
         protocol,
         address,
         port,

@@ -46,6 +46,10 @@ const ADDITIONS: &str = "rsipvsadm additions (see rsipvsadm(8)):
   apply [--dry-run] [--scope SCOPE]... [--drain SECONDS] [FILE|-]
                                       make the live table equal to FILE, no flush
   diff [--scope SCOPE]... [FILE|-]    print what apply would do; exit 1 if it differs
+  metrics [--listen ADDR:PORT] [--no-destinations]
+                                      the table as Prometheus metrics, or served
+  top [--interval SECONDS] [--batch [--iterations N]]
+                                      live view: rates per service and real server
 ";
 
 const USAGE: &str = "Usage:
@@ -149,6 +153,6 @@ mod tests {
         let text = String::from_utf8(usage(b"/sbin/ipvsadm")).unwrap();
         assert!(text.contains("\n  /sbin/ipvsadm -A|E virtual-service"));
         assert!(text.contains("Multicast TTL (default=1)\nrsipvsadm additions"));
-        assert!(text.ends_with("exit 1 if it differs\n"));
+        assert!(text.ends_with("rates per service and real server\n"));
     }
 }

@@ -2,7 +2,9 @@
 //! modes, scheduler flags, daemon states and schedulers: what ipvsadm's command line,
 //! listings and rule files, the JSON document, the completions and the man page call them.
 
-use super::{DaemonState, FwdMethod, Protocol, Service, ServiceFlags, TunnelFlags, TunnelType};
+use super::{
+    AddressFamily, DaemonState, FwdMethod, Protocol, Service, ServiceFlags, TunnelFlags, TunnelType,
+};
 
 /// A transport protocol of address-based services: its word in JSON (and ipvsadm's
 /// port-name lookups), its listing label and its service option.
@@ -33,6 +35,16 @@ pub const PROTOCOLS: &[ProtocolName] = &[
         option: "--sctp-service",
     },
 ];
+
+impl AddressFamily {
+    /// `ipv4`, `ipv6`: the JSON document's word, and the metrics' `family` label.
+    pub fn word(self) -> &'static str {
+        match self {
+            AddressFamily::Inet => "ipv4",
+            AddressFamily::Inet6 => "ipv6",
+        }
+    }
+}
 
 impl Protocol {
     /// The names of TCP, UDP and SCTP; `None` for another protocol number.

@@ -5,8 +5,10 @@
 //! `status` (timeouts, daemons), `conn` (`-L -c`, with `scan` for its C-style parsing),
 //! `sort` (glibc-compatible ordering), `names` (address/port text and name lookups),
 //! `number` (the K/M/G/T printer), `flags` (texts shared by listings and save),
-//! `columns` (which format wins), `identity` (a service's raw fields), `text` (padding);
-//! `top` is the live view's frame (rates, order, layout), not an ipvsadm format.
+//! `columns` (which format wins), `identity` (a service's raw fields), `text` (padding).
+//! Beside them, formats ipvsadm does not have: `plan` (apply's plan as rule lines),
+//! `metrics` (the Prometheus exposition) and `top` (the live view's frame: rates, order,
+//! layout).
 
 use std::io::{self, Write};
 
@@ -17,6 +19,7 @@ mod conn;
 mod flags;
 mod identity;
 mod list;
+pub mod metrics;
 mod names;
 mod number;
 mod options;

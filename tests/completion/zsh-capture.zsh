@@ -20,6 +20,20 @@ zpty -w capture 'capture-begin() { print -r -- "<<BEGIN>>" }; capture-end() { pr
 zpty -w capture 'compprefuncs=(capture-begin); comppostfuncs=(capture-end)'
 # One line per command: the terminal would echo continuation lines with prompts.
 zpty -w capture 'compadd() { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi; local -a hits; local -A apre hpre hsuf; builtin compadd -A hits "$@"; zparseopts -E P:=apre p:=hpre s:=hsuf; local hit; for hit in $hits; do print -r -- "<<HIT>>$IPREFIX$apre[-P]$hpre[-p]$hit$hsuf[-s]"; done; builtin compadd "$@"; }'
+# Type the line only once the shell has run all of the above: typed earlier, under
+# load, it reached a shell still busy with compinit and was completed in part.
+zpty -w capture 'print -r -- "<<READY>>"'
+text=
+integer deadline=$(( SECONDS + 20 ))
+while (( SECONDS < deadline )); do
+	if zpty -r -t capture chunk; then
+		text+=$chunk
+		[[ $text == *$'\n<<READY>>'* ]] && break
+	else
+		sleep 0.05
+	fi
+done
+[[ $text == *$'\n<<READY>>'* ]] || { print -u2 -r -- "the shell never got ready: $text"; exit 3; }
 zpty -w -n capture "$line"$'\t'
 
 text=

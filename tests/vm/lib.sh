@@ -26,7 +26,7 @@ VM_CACHE_FORMAT="2 $VM_EXTRA_MODULES"
 VM_HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod modinfo:kmod
 /usr/sbin/ip:iproute2 /usr/sbin/ipvsadm:ipvsadm /etc/services:netbase
 /etc/protocols:netbase flock:util-linux jq:jq groff:groff-base zsh:zsh fish:fish awk:mawk
-debootstrap:debootstrap systemd-analyze:systemd"
+debootstrap:debootstrap systemd-analyze:systemd promtool:prometheus"
 
 log() { printf 'vm: %s\n' "$*" >&2; }
 die() {
@@ -317,8 +317,9 @@ vm_build_initramfs() {
 	done
 	ln -s ../bin/busybox "$root/sbin/modprobe"
 
-	# Debian's ip (busybox's has no netns) and the reference ipvsadm.
-	for f in /usr/sbin/ip /usr/sbin/ipvsadm; do
+	# Debian's ip (busybox's has no netns), the reference ipvsadm, and promtool (checks
+	# what `rsipvsadm metrics` serves).
+	for f in /usr/sbin/ip /usr/sbin/ipvsadm /usr/bin/promtool; do
 		copy_to_root "$root" "$f"
 		copy_libs_for "$root" "$f"
 	done
