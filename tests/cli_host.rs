@@ -143,7 +143,12 @@ fn without_ipvs_the_verbs_say_what_to_do() {
         !host_has_ipvs(),
         "these tests expect a host kernel without IPVS"
     );
-    for args in [&["apply", "-"][..], &["diff", "-"]] {
+    for args in [
+        &["apply", "-"][..],
+        &["diff", "-"],
+        &["metrics"],
+        &["top", "--batch", "--iterations", "1"],
+    ] {
         let out = run(&rsipvsadm(), "rsipvsadm", args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");

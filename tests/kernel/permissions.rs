@@ -133,7 +133,13 @@ fn without_the_module_a_non_root_user_gets_ipvsadms_refusal() {
 #[test]
 fn a_non_root_user_is_told_to_run_as_root_by_the_verbs() {
     netns_test(|| {
-        for args in [&["apply", "-"][..], &["diff", "-"]] {
+        for args in [
+            &["apply", "-"][..],
+            &["diff", "-"],
+            &["metrics"],
+            &["metrics", "--listen", "127.0.0.1:9850"],
+            &["top", "--batch", "--iterations", "1"],
+        ] {
             let out = run_with_timeout(
                 Command::new(rsipvsadm_bin())
                     .arg0("rsipvsadm")
