@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::signal::{
+    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, sigaction,
+};
+use nix::sys::time::TimeSpec;
 use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 
 use crate::cli::console::errln;
@@ -280,7 +283,10 @@ fn write_screen(bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Catches the signals that would end the program with the terminal left in the live
-/// view's state, and the window's size changes. No SA_RESTART: `poll` returns at once.
+/// view's state, and the window's size changes. They are blocked but while [`wait`]
+/// waits (`ppoll` unblocks them as it starts to wait): one that came between a look at
+/// the flags and the wait would otherwise be seen only when the wait ends, an interval
+/// later.
 fn catch_signals() -> Result<(), String> {
     let stop = SigAction::new(
         SigHandler::Handler(on_stop),
@@ -292,6 +298,7 @@ fn catch_signals() -> Result<(), String> {
         SaFlags::empty(),
         SigSet::empty(),
     );
+    let mut caught = SigSet::empty();
     for (signal, action) in [
         (Signal::SIGINT, &stop),
         (Signal::SIGTERM, &stop),
@@ -301,8 +308,10 @@ fn catch_signals() -> Result<(), String> {
     ] {
         // SAFETY: the handlers only store to atomics, which is async-signal-safe.
         unsafe { sigaction(signal, action) }.map_err(|e| format!("cannot handle {signal}: {e}"))?;
+        caught.add(signal);
     }
-    Ok(())
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&caught), None)
+        .map_err(|e| format!("cannot block signals: {e}"))
 }
 
 nix::ioctl_read_bad!(window_size, libc::TIOCGWINSZ, libc::winsize);
@@ -395,9 +404,9 @@ fn wait(deadline: Instant) -> Result<Wake, String> {
         if left.is_zero() {
             return Ok(Wake::Tick);
         }
-        let millis = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
         let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(millis)) {
+        // Every signal unblocked while waiting, and only then (see `catch_signals`).
+        match ppoll(&mut fds, Some(TimeSpec::from_duration(left)), Some(SigSet::empty())) {
             Ok(0) | Err(Errno::EINTR) => continue,
             Ok(_) => {
                 let mut keys = [0u8; 64];
