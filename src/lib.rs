@@ -6,6 +6,9 @@
 
 pub mod cli;
 pub mod error;
+/// Entry points of the fuzz targets and of their corpus replay (not an API).
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ipvs;
 pub mod json;
 pub mod model;

@@ -9,6 +9,7 @@
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 // glibc functions the libc crate does not declare.
 unsafe extern "C" {
@@ -54,6 +55,20 @@ unsafe extern "C" {
         buflen: libc::size_t,
         result: *mut *mut libc::servent,
     ) -> c_int;
+}
+
+/// Set by the fuzz targets ([`crate::fuzzing`]): host and service names are then
+/// answered from a fixed table, not the system's databases (a resolver query per input
+/// would make fuzzing slow, reach the network, and make a result depend on the host).
+static FIXED_NAMES: AtomicBool = AtomicBool::new(false);
+
+/// Answers host and service names from a fixed table from now on, in this process.
+pub(crate) fn use_fixed_names() {
+    FIXED_NAMES.store(true, Ordering::Relaxed);
+}
+
+fn fixed_names() -> bool {
+    FIXED_NAMES.load(Ordering::Relaxed)
 }
 
 /// The text as a C string: cut at the first NUL, as C would see it.
@@ -158,6 +173,9 @@ fn with_scratch<T>(mut lookup: impl FnMut(&mut [c_char]) -> (c_int, Option<T>)) 
 /// first address.
 pub fn host_to_addr(name: &[u8]) -> Option<Ipv4Addr> {
     let name = c_string(name);
+    if fixed_names() {
+        return (name.as_bytes() == b"localhost").then_some(Ipv4Addr::LOCALHOST);
+    }
     with_scratch(|buf| {
         // SAFETY: all-zero bytes are a valid `hostent` (null pointers, zero integers).
         let mut host: libc::hostent = unsafe { std::mem::zeroed() };
@@ -198,6 +216,9 @@ fn first_ipv4(host: &libc::hostent) -> Option<Ipv4Addr> {
 /// `getservbyname(name, proto)`: the port in host order.
 pub fn service_port(name: &[u8], proto: &str) -> Option<u16> {
     let name = c_string(name);
+    if fixed_names() {
+        return (name.as_bytes() == b"http").then_some(80);
+    }
     let proto = c_string(proto.as_bytes());
     with_scratch(|buf| {
         // SAFETY: all-zero bytes are a valid `servent`.

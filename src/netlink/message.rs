@@ -73,13 +73,13 @@ impl<A: Nla> GenlMessage<A> {
 impl<A: ParseNla> GenlMessage<A> {
     /// Parses the payload of a netlink message (everything after `struct nlmsghdr`).
     pub fn parse(payload: &[u8]) -> Result<Self, DecodeError> {
-        if payload.len() < GENL_HDRLEN {
+        let [cmd, version, ..] = *payload else {
             return Err(DecodeError::new("generic netlink header truncated"));
-        }
+        };
         Ok(GenlMessage {
-            cmd: payload[0],
-            version: payload[1],
-            attrs: nla::parse_all(&payload[GENL_HDRLEN..])?,
+            cmd,
+            version,
+            attrs: nla::parse_all(genl_attrs(payload)?)?,
         })
     }
 }
@@ -89,6 +89,11 @@ pub fn genl_attrs(payload: &[u8]) -> Result<&[u8], DecodeError> {
     payload
         .get(GENL_HDRLEN..)
         .ok_or_else(|| DecodeError::new("generic netlink header truncated"))
+}
+
+/// `N` bytes of `buf` from `at`, if it has them.
+fn ne_bytes<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
+    buf.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
 /// One netlink message as read from the socket.
@@ -119,11 +124,9 @@ impl<'a> Reply<'a> {
     pub fn classify(msg: NlMsg<'a>) -> Result<Self, DecodeError> {
         Ok(match msg.kind {
             NLMSG_ERROR => {
-                let code = msg
-                    .payload
-                    .get(..4)
+                let code = ne_bytes::<4>(msg.payload, 0)
                     .ok_or_else(|| DecodeError::new("NLMSG_ERROR without error code"))?;
-                let code = i32::from_ne_bytes(code.try_into().expect("4 bytes"));
+                let code = i32::from_ne_bytes(code);
                 match code {
                     0 => Reply::Ack { seq: msg.seq },
                     errno => Reply::Error {
@@ -170,16 +173,18 @@ impl<'a> Iterator for NlMsgIter<'a> {
                 format!("netlink header truncated ({} bytes)", self.rest.len()),
             );
         }
-        let field32 = |at: usize| u32::from_ne_bytes(self.rest[at..at + 4].try_into().unwrap());
+        let rest = self.rest;
+        let field32 = |at| ne_bytes(rest, at).map_or(0, u32::from_ne_bytes);
+        let field16 = |at| ne_bytes(rest, at).map_or(0, u16::from_ne_bytes);
         let len = field32(0) as usize;
-        if len < NLMSG_HDRLEN || len > self.rest.len() {
+        let Some(payload) = rest.get(NLMSG_HDRLEN..len) else {
             return fail(self, format!("netlink message length {len} out of bounds"));
-        }
+        };
         let msg = NlMsg {
-            kind: u16::from_ne_bytes([self.rest[4], self.rest[5]]),
-            flags: u16::from_ne_bytes([self.rest[6], self.rest[7]]),
+            kind: field16(4),
+            flags: field16(6),
             seq: field32(8),
-            payload: &self.rest[NLMSG_HDRLEN..len],
+            payload,
         };
         self.rest = self.rest.get(align4(len)..).unwrap_or(&[]);
         Some(Ok(msg))
@@ -243,6 +248,10 @@ mod tests {
         bad_len[0] = 200;
         assert!(NlMsgIter::new(&bad_len).next().unwrap().is_err());
         assert!(NlMsgIter::new(&[0u8; 10]).next().unwrap().is_err());
+        let mut short_len = control(NLMSG_DONE, 1, &[0; 4]);
+        short_len[0] = 15;
+        assert!(NlMsgIter::new(&short_len).next().unwrap().is_err());
+        assert!(GenlMessage::<CmdAttr>::parse(&[1, 1, 0]).is_err());
         let short_error = control(NLMSG_ERROR, 1, &[0, 0]);
         let msg = NlMsgIter::new(&short_error).next().unwrap().unwrap();
         assert!(Reply::classify(msg).is_err());

@@ -5,9 +5,9 @@ use rsipvsadm::Request;
 use rsipvsadm::model::{
     AddressFamily, DaemonState, Destination, FwdMethod, Service, ServiceKey, SyncDaemon, TunnelType,
 };
-use rsipvsadm::netlink::attrs::{CmdAttr, IpvsCmd};
+use rsipvsadm::netlink::attrs::{CmdAttr, IpvsCmd, SvcAttr};
 use rsipvsadm::netlink::codec::{ipvs_message, key_attr};
-use rsipvsadm::netlink::message::GenlMessage;
+use rsipvsadm::netlink::message::{GenlMessage, NLM_F_MULTI};
 use rsipvsadm::netlink::nla::{self, RawNla};
 
 use crate::{ip, ipvs, netns_test_alone};
@@ -23,6 +23,38 @@ fn assert_round_trip(raw: &GenlMessage<RawNla>) {
     let mut ours = Vec::new();
     nla::emit_all(&typed, &mut ours).unwrap();
     assert_eq!(ours, kernel_bytes, "re-emitted bytes differ for {typed:?}");
+}
+
+/// The kernel's replies as fuzz seeds, one `fuzz-seed TARGET HEX` line each (seen with
+/// `--nocapture`; fuzz/kernel-replies.txt keeps them, see tests/fuzz_replay.rs): each
+/// entry's attributes, and the whole dump re-framed as one datagram ending in NLMSG_DONE.
+fn print_fuzz_seeds(dump: &GenlMessage<CmdAttr>, raws: &[GenlMessage<RawNla>]) {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let (target, prefix) = match dump.attrs.first() {
+        None if dump.cmd == IpvsCmd::GetService as u8 => ("service_reply", vec![]),
+        None => ("daemon_reply", vec![]),
+        Some(CmdAttr::Service(key)) => {
+            let v6 = key
+                .iter()
+                .any(|a| matches!(a, SvcAttr::Af(af) if *af == 10));
+            ("dest_reply", vec![u8::from(v6)])
+        }
+        Some(_) => return,
+    };
+    let mut datagram = Vec::new();
+    for raw in raws {
+        let mut attrs = prefix.clone();
+        nla::emit_all(&raw.attrs, &mut attrs).unwrap();
+        println!("fuzz-seed {target} {}", hex(&attrs));
+        raw.emit(&mut datagram, 0x1c, NLM_F_MULTI, 7).unwrap();
+    }
+    // NLMSG_DONE with its error field.
+    datagram.extend_from_slice(&20u32.to_ne_bytes());
+    datagram.extend_from_slice(&3u16.to_ne_bytes());
+    datagram.extend_from_slice(&NLM_F_MULTI.to_ne_bytes());
+    datagram.extend_from_slice(&7u32.to_ne_bytes());
+    datagram.extend_from_slice(&[0; 8]);
+    println!("fuzz-seed dump_stream {}", hex(&datagram));
 }
 
 /// Alone: on 6.1 a service dump can repeat entries when other namespaces change.
@@ -62,10 +94,12 @@ fn kernel_replies_round_trip_byte_for_byte() {
         ];
         let mut replies = 0;
         for dump in &dumps {
-            for raw in ipvs.dump_raw(dump).unwrap() {
-                assert_round_trip(&raw);
+            let raws = ipvs.dump_raw(dump).unwrap();
+            for raw in &raws {
+                assert_round_trip(raw);
                 replies += 1;
             }
+            print_fuzz_seeds(dump, &raws);
         }
         assert_eq!(replies, 3 + 2 + 1 + 1);
     });

@@ -13,8 +13,8 @@ use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::signal::{
     SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, pthread_sigmask, sigaction,
 };
-use nix::sys::time::TimeSpec;
 use nix::sys::termios::{self, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
+use nix::sys::time::TimeSpec;
 
 use crate::cli::console::errln;
 use crate::ipvs::Ipvs;
@@ -406,7 +406,11 @@ fn wait(deadline: Instant) -> Result<Wake, String> {
         }
         let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
         // Every signal unblocked while waiting, and only then (see `catch_signals`).
-        match ppoll(&mut fds, Some(TimeSpec::from_duration(left)), Some(SigSet::empty())) {
+        match ppoll(
+            &mut fds,
+            Some(TimeSpec::from_duration(left)),
+            Some(SigSet::empty()),
+        ) {
             Ok(0) | Err(Errno::EINTR) => continue,
             Ok(_) => {
                 let mut keys = [0u8; 64];
