@@ -5,9 +5,8 @@
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
-use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint};
 use nix::sys::signal::{SigSet, Signal};
@@ -177,8 +176,7 @@ fn listen(name: &str, addr: SocketAddr, destinations: bool) -> i32 {
     errln!("{name}: serving http://{bound}{PATH}");
     serve(name, &server, &stop, |say| {
         table.scrape(destinations).inspect_err(|e| say(e))
-    });
-    0
+    })
 }
 
 /// The bind error, with what to do about it.
@@ -201,35 +199,59 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> String {
     format!("cannot listen on {addr}: {e}; {fix}")
 }
 
-/// Answers requests one at a time until `stop` is set and the server unblocked.
-/// `scrape` gives the metrics or why not (and is handed a way to log that).
+/// Answers requests until `stop` is set and the server unblocked (status 0), or until
+/// the server can accept no more connections (status 1). Scrapes run one at a time;
+/// each answer is written by a thread of its own, so that a client that reads slowly,
+/// or went away without a word, holds up nobody else. `scrape` gives the metrics or why
+/// not (and is handed a way to log that).
 fn serve(
     name: &str,
     server: &Server,
     stop: &AtomicBool,
     mut scrape: impl FnMut(&dyn Fn(&str)) -> Result<String, String>,
-) {
+) -> i32 {
+    /// Answers being written at once; a scrape beyond them is told to come back.
+    const MAX_WRITERS: usize = 16;
+    let writers = Arc::new(AtomicUsize::new(0));
     let say = |text: &str| errln!("{name}: {text}");
     loop {
         let request = match server.recv() {
             Ok(request) => request,
-            Err(_) if stop.load(Ordering::SeqCst) => return,
+            Err(_) if stop.load(Ordering::SeqCst) => return 0,
             Err(e) => {
-                // An accept error (out of descriptors, say): keep serving, not too fast.
-                say(&format!("cannot accept a connection: {e}"));
-                thread::sleep(Duration::from_millis(100));
-                continue;
+                // tiny_http stops accepting after an accept error (out of descriptors,
+                // say): end, so that a supervisor starts the exporter again.
+                say(&format!(
+                    "cannot accept connections any more: {e}; exiting (run it under a \
+                     supervisor that restarts it, such as systemd's Restart=on-failure, \
+                     and raise its descriptor limit if it ran out)"
+                ));
+                return 1;
             }
         };
-        let (status, content_type, body) = answer(request.method(), request.url(), || scrape(&say));
+        let busy = writers.load(Ordering::SeqCst) >= MAX_WRITERS;
+        let (status, content_type, body) = if busy {
+            (
+                503,
+                "text/plain; charset=utf-8",
+                "too many answers being written at once: scrape again later\n".to_string(),
+            )
+        } else {
+            answer(request.method(), request.url(), || scrape(&say))
+        };
         let mut response = Response::from_string(body)
             .with_status_code(status)
             .with_header(header("Content-Type", content_type));
         if status == 405 {
             response.add_header(header("Allow", "GET, HEAD"));
         }
-        // A client that went away before the answer is its own business.
-        let _ = request.respond(response);
+        writers.fetch_add(1, Ordering::SeqCst);
+        let done = Arc::clone(&writers);
+        thread::spawn(move || {
+            // A client that went away before the answer is its own business.
+            let _ = request.respond(response);
+            done.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 }
 

@@ -1,5 +1,6 @@
 use std::io::Read;
 use std::net::TcpStream;
+use std::time::Duration;
 
 use super::*;
 
@@ -93,7 +94,7 @@ fn the_server_answers_scrapes_and_keeps_serving_after_a_failure() {
                 } else {
                     Ok(format!("# scrape {scrapes}\n"))
                 }
-            });
+            })
         })
     };
 
@@ -132,5 +133,30 @@ fn the_server_answers_scrapes_and_keeps_serving_after_a_failure() {
 
     stop.store(true, Ordering::SeqCst);
     server.unblock();
-    serving.join().unwrap();
+    assert_eq!(serving.join().unwrap(), 0);
+}
+
+/// A client that asks and then never reads does not hold up the next scrape.
+#[test]
+fn a_client_that_does_not_read_holds_up_nobody() {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Arc::new(Server::from_listener(listener, None).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let serving = {
+        let (server, stop) = (Arc::clone(&server), Arc::clone(&stop));
+        // Far more than the sockets' buffers hold.
+        thread::spawn(move || serve("test", &server, &stop, |_say| Ok("x".repeat(32 << 20))))
+    };
+    let mut stalled = TcpStream::connect(addr).unwrap();
+    stalled.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let (status, _, body) = request(addr, "GET", "/metrics");
+    assert_eq!(status, "HTTP/1.0 200 OK");
+    assert_eq!(body.len(), 32 << 20);
+    drop(stalled);
+    stop.store(true, Ordering::SeqCst);
+    server.unblock();
+    assert_eq!(serving.join().unwrap(), 0);
 }
