@@ -17,7 +17,7 @@ use rsipvsadm::{Error, Request};
 use crate::common::{
     Exit, RunOutput, in_fresh_netns, ipvsadm_bin, rsipvsadm_bin, run_with_timeout,
 };
-use crate::{ip, ipvs, netns_test, netns_test_alone};
+use crate::{ip, ipvs, kernel_before_7_1, netns_test, netns_test_alone};
 
 fn v4(base: u32, i: u32) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(base + i))
@@ -193,18 +193,4 @@ fn listings_never_repeat_a_service_while_another_namespace_restores() {
             );
         }
     });
-}
-
-/// Whether the running kernel is older than 7.1 (whose dumps no longer repeat).
-fn kernel_before_7_1() -> bool {
-    let release = nix::sys::utsname::uname()
-        .expect("uname")
-        .release()
-        .to_string_lossy()
-        .into_owned();
-    let mut numbers = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|n| n.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    (major, minor) < (7, 1)
 }
