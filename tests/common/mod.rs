@@ -151,9 +151,23 @@ pub fn ip(args: &[&str]) -> String {
 
 /// Reads `/proc/net/NAME` as the current thread sees it (through `/proc/thread-self`,
 /// so inside [`in_fresh_netns`] it is that namespace's file), e.g. `proc_net("ip_vs")`.
+/// In reads of a few bytes each, as rsipvsadm reads `ip_vs`: larger ones miss services
+/// before Linux 7.1 when other namespaces have some (see `procfs::PROC_INFO_READ`).
 pub fn proc_net(name: &str) -> String {
     let path = Path::new("/proc/thread-self/net").join(name);
-    fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    let fail = |e: std::io::Error| -> ! { panic!("cannot read {}: {e}", path.display()) };
+    let mut file = fs::File::open(&path).unwrap_or_else(|e| fail(e));
+    let mut text = Vec::new();
+    let mut chunk = [0; rsipvsadm::procfs::PROC_INFO_READ];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => fail(e),
+        }
+    }
+    String::from_utf8(text).unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()))
 }
 
 /// `/proc/net/ip_vs` of the current thread's namespace.

@@ -11,6 +11,7 @@ mod dests;
 mod faults;
 mod netns;
 mod permissions;
+mod proc_read;
 mod raw_codec;
 mod restore;
 mod robustness;
@@ -23,8 +24,9 @@ use rsipvsadm::{Ipvs, Request};
 
 use common::in_fresh_netns;
 
-/// On 6.1, /proc/net/ip_vs walks service tables shared by every namespace and loses its
-/// place between reads when other namespaces have services; tests that read it run alone.
+/// Before 7.1, /proc/net/ip_vs walks service tables shared by every namespace and loses its
+/// place between reads larger than a record when other namespaces have services (the
+/// tests read it as rsipvsadm does, a few bytes at a time); tests that read it run alone.
 static TABLES: RwLock<()> = RwLock::new(());
 
 /// Runs a test in a fresh namespace, alongside other tests.
@@ -64,4 +66,19 @@ fn ipvs() -> Ipvs {
 
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("test address")
+}
+
+/// Whether the running kernel is older than 7.1 (7.1 keeps IPVS tables per namespace: dumps no longer repeat, the
+/// connection table is sized on demand).
+pub(crate) fn kernel_before_7_1() -> bool {
+    let release = nix::sys::utsname::uname()
+        .expect("uname")
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) < (7, 1)
 }

@@ -5,6 +5,7 @@
 # The host kernel has no IPVS, so kernel tests run in a small qemu VM booting Debian's
 # cloud kernel (which has ip_vs as modules) from an initramfs built on the fly:
 #   vm_prepare          -> kernel + module closure cached under $VM_CACHE/<kver>/
+#                          (RSIPVSADM_VM_RELEASE picks the Debian release; see below)
 #   vm_build_initramfs  -> busybox, iproute2 ip, ipvsadm, modules, /etc files, payload
 #   vm_boot             -> qemu under a timeout, console streamed live, payload status
 # Facts behind the choices: /work/shared/vm-recipe.md.
@@ -13,6 +14,13 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_CACHE=${RSIPVSADM_VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/rsipvsadm-vm}
 # Host-side limit for one VM run, in seconds (boot + payload + poweroff).
 VM_TIMEOUT=${RSIPVSADM_VM_TIMEOUT:-1200}
+
+# The Debian release whose cloud kernel the VM boots (bullseye, bookworm, trixie, sid):
+# empty means the machine's own package lists (bookworm on the project's machines).
+# A named release is read through an apt configuration of our own under
+# $VM_CACHE/apt/<release>/ (APT_CONFIG), never through the machine's sources.
+VM_RELEASE=${RSIPVSADM_VM_RELEASE:-}
+VM_RELEASES="bullseye bookworm trixie sid"
 
 # Modules the VM needs besides everything in net/netfilter/ipvs/; their dependency
 # closure (modinfo depends) is added automatically. Tunnel modules let tests build
@@ -82,6 +90,72 @@ apt_update_once() {
 	apt_updated=1
 }
 
+# ---------------------------------------------------------------------------------------
+# Package lists of the kernel's release
+
+# Runs an apt command on the lists of VM_RELEASE: the machine's own ones, or (for a named
+# release) our own apt configuration, written by kernel_apt_setup.
+kernel_apt() {
+	if [ -n "$VM_RELEASE" ]; then
+		APT_CONFIG=$VM_APT_DIR/apt.conf "$@"
+	else
+		"$@"
+	fi
+}
+
+# Writes $VM_CACHE/apt/<release>/: apt.conf, sources/debian.sources naming the release
+# (with its -updates and -security suites; sid has neither) and a lists directory.
+# The machine's /etc/apt/apt.conf.d still applies; its sources do not.
+kernel_apt_setup() {
+	local suites security=""
+	case " $VM_RELEASES " in
+	*" $VM_RELEASE "*) ;;
+	*) die "unknown Debian release '$VM_RELEASE' (RSIPVSADM_VM_RELEASE or --kernel): one of $VM_RELEASES" ;;
+	esac
+	VM_APT_DIR=$VM_CACHE/apt/$VM_RELEASE
+	mkdir -p "$VM_APT_DIR/sources" "$VM_APT_DIR/lists/partial" ||
+		die "cannot create $VM_APT_DIR"
+	suites=$VM_RELEASE
+	if [ "$VM_RELEASE" != sid ]; then
+		suites="$VM_RELEASE $VM_RELEASE-updates"
+		security=$VM_RELEASE-security
+	fi
+	{
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\n' "$suites"
+		printf 'Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+		if [ -n "$security" ]; then
+			printf '\nTypes: deb\nURIs: http://deb.debian.org/debian-security\nSuites: %s\n' "$security"
+			printf 'Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+		fi
+	} >"$VM_APT_DIR/sources/debian.sources"
+	# Sandbox::User root: _apt cannot write into a cache directory under root's home.
+	cat >"$VM_APT_DIR/apt.conf" <<-EOF
+		Dir::Etc::SourceList "/dev/null";
+		Dir::Etc::SourceParts "$VM_APT_DIR/sources";
+		Dir::State::Lists "$VM_APT_DIR/lists";
+		APT::Sandbox::User "root";
+	EOF
+	# Fetched here, in this shell, not in vm_resolve_kver's subshell (which would fetch
+	# them again before the download); again after a week, to follow security updates.
+	# (apt dates the lists by the archive's clock, so our own stamp says when.)
+	if [ -z "$(find "$VM_APT_DIR/updated" -mtime -7 2>/dev/null)" ]; then
+		kernel_apt_update_once
+	fi
+}
+
+kernel_apt_updated=""
+kernel_apt_update_once() {
+	[ -n "$kernel_apt_updated" ] && return 0
+	if [ -z "$VM_RELEASE" ]; then
+		apt_update_once
+	else
+		log "apt-get update ($VM_RELEASE lists in $VM_APT_DIR)"
+		kernel_apt apt-get update -qq || die "apt-get update of the $VM_RELEASE lists failed"
+		touch "$VM_APT_DIR/updated"
+	fi
+	kernel_apt_updated=1
+}
+
 # Installs whatever of VM_HOST_NEEDS (and busybox-static) is missing. Fresh CI machines
 # have none of it; a developer machine usually has all of it and pays nothing.
 vm_ensure_host_packages() {
@@ -117,26 +191,56 @@ vm_resolve_kver() {
 	local kver
 	kver=$(kver_from_package_lists)
 	if [ -z "$kver" ]; then
-		# A fresh machine may have empty package lists.
-		apt_update_once
+		# A fresh machine (or a release's fresh lists directory) may have no lists.
+		kernel_apt_update_once
 		kver=$(kver_from_package_lists)
 	fi
-	[ -n "$kver" ] || die "cannot resolve the kernel: 'apt-cache depends linux-image-cloud-amd64' names no linux-image-*-cloud-amd64 (set RSIPVSADM_VM_KVER to pin one)"
+	[ -n "$kver" ] || die "cannot resolve the kernel: 'apt-cache depends linux-image-cloud-amd64' names no linux-image-*-cloud-amd64${VM_RELEASE:+ in $VM_RELEASE} (set RSIPVSADM_VM_KVER to pin one)"
 	printf '%s\n' "$kver"
 }
 
 # Empty output (not failure) when the lists do not know the meta package.
 kver_from_package_lists() {
-	{ apt-cache depends linux-image-cloud-amd64 2>/dev/null || true; } |
+	{ kernel_apt apt-cache depends linux-image-cloud-amd64 2>/dev/null || true; } |
 		sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -n 1
 }
 
-# Downloads linux-image-KVER into DIR.
-download_kernel_deb() {
-	local kver=$1 dir=$2
+# Downloads the packages PKG... into DIR.
+download_debs() {
+	local dir=$1
+	shift
 	# APT::Sandbox::User=root: _apt cannot write into our private temp directory.
-	(cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$kver" >&2) ||
-		die "apt-get download linux-image-$kver failed"
+	(cd "$dir" && kernel_apt apt-get download -q -o APT::Sandbox::User=root "$@" >&2) ||
+		die "apt-get download $* failed"
+}
+
+# Unpacks linux-image-KVER, and the packages holding the kernel itself where
+# linux-image-KVER is only a meta package (sid from 7.x: linux-binary-KVER with
+# usr/lib/modules/KVER/vmlinuz, linux-modules-KVER, linux-base-KVER with modules.builtin
+# and modules.order), into DIR/x; prints the path of vmlinuz.
+unpack_kernel() {
+	local kver=$1 dir=$2 parts deb f
+	download_debs "$dir" "linux-image-$kver"
+	mkdir -p "$dir/debs"
+	mv "$dir"/linux-image-*.deb "$dir/debs/"
+	# Not "grep -q": under pipefail, dpkg-deb's broken pipe would fail the test.
+	if ! dpkg-deb -c "$dir"/debs/linux-image-*.deb | grep '/vmlinuz' >/dev/null; then
+		mapfile -t parts < <(kernel_apt apt-cache depends "linux-image-$kver" |
+			awk -v k="$kver" '$1 == "Depends:" && $2 ~ /^linux-/ && substr($2, length($2) - length(k)) == "-" k { print $2 }')
+		[ ${#parts[@]} -gt 0 ] || die "linux-image-$kver has no vmlinuz and depends on no linux-*-$kver package"
+		log "linux-image-$kver is a meta package: fetching ${parts[*]}"
+		download_debs "$dir/debs" "${parts[@]}"
+	fi
+	for deb in "$dir"/debs/*.deb; do
+		dpkg -x "$deb" "$dir/x" || die "dpkg -x $deb failed"
+	done
+	for f in "$dir/x/boot/vmlinuz-$kver" "$dir/x/usr/lib/modules/$kver/vmlinuz" "$dir/x/lib/modules/$kver/vmlinuz"; do
+		if [ -f "$f" ]; then
+			printf '%s\n' "$f"
+			return 0
+		fi
+	done
+	die "no vmlinuz in the packages of kernel $kver (looked in boot/ and lib/modules/$kver/)"
 }
 
 # Prints the paths (relative to MODDIR) of the modules the VM needs: everything in
@@ -178,6 +282,7 @@ module_closure() {
 # Sets VM_KVER and VM_KDIR.
 vm_prepare() {
 	vm_ensure_host_packages
+	[ -z "$VM_RELEASE" ] || kernel_apt_setup
 	VM_KVER=$(vm_resolve_kver)
 	VM_KDIR=$VM_CACHE/$VM_KVER
 	if [ "$(cat "$VM_KDIR/stamp" 2>/dev/null)" = "$VM_CACHE_FORMAT" ]; then
@@ -187,7 +292,7 @@ vm_prepare() {
 	# apt-get download itself works without): stale lists may name a kernel that the
 	# mirror has already replaced.
 	if [ "$(id -u)" -eq 0 ] && [ -z "${RSIPVSADM_VM_KVER:-}" ]; then
-		apt_update_once
+		kernel_apt_update_once
 		VM_KVER=$(vm_resolve_kver)
 		VM_KDIR=$VM_CACHE/$VM_KVER
 	fi
@@ -202,21 +307,19 @@ vm_prepare() {
 }
 
 fill_kernel_cache() {
-	local tmp x moddir f
-	log "preparing kernel $VM_KVER in $VM_KDIR"
+	local tmp x vmlinuz moddir f
+	log "preparing kernel $VM_KVER${VM_RELEASE:+ ($VM_RELEASE)} in $VM_KDIR"
 	vm_mktemp_dir "$VM_CACHE"
 	tmp=$VM_TMP
-	download_kernel_deb "$VM_KVER" "$tmp"
+	vmlinuz=$(unpack_kernel "$VM_KVER" "$tmp")
 	x=$tmp/x
-	dpkg -x "$tmp"/linux-image-*.deb "$x" || die "dpkg -x of the kernel package failed"
-	[ -f "$x/boot/vmlinuz-$VM_KVER" ] || die "no boot/vmlinuz-$VM_KVER in the kernel package"
 	for moddir in "$x/lib/modules/$VM_KVER" "$x/usr/lib/modules/$VM_KVER" ""; do
 		[ -d "$moddir" ] && break
 	done
 	[ -n "$moddir" ] || die "no lib/modules/$VM_KVER in the kernel package"
 
 	mkdir -p "$tmp/out/root/lib/modules/$VM_KVER"
-	cp "$x/boot/vmlinuz-$VM_KVER" "$tmp/out/vmlinuz"
+	cp "$vmlinuz" "$tmp/out/vmlinuz"
 	# modules.builtin* tell modprobe which "dependencies" need no file.
 	cp "$moddir"/modules.builtin* "$moddir"/modules.order "$tmp/out/root/lib/modules/$VM_KVER/"
 	module_closure "$moddir" >"$tmp/modules.list"
