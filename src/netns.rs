@@ -1,5 +1,6 @@
 //! `--netns NAME|PATH`: the whole command runs in another network namespace, as with
-//! `ip -n NAME` or `ip netns exec NAME`.
+//! `ip -n NAME`. Unlike `ip netns exec`, nothing of `/etc/netns/NAME` is mounted over
+//! `/etc`: names are looked up with the host's resolver (`-n` avoids lookups).
 //!
 //! The process joins the namespace before it opens anything: the netlink socket, the
 //! threads started later and `/proc/net` (the view of the thread that asks: the main

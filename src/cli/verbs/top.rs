@@ -37,8 +37,9 @@ pub fn command() -> Command {
              from the kernel's 64-bit counters over each interval; each real server's \
              share of its service's bytes as a bar; busiest first. Full screen on a \
              terminal (q quits); with --batch, frames on standard output for logs and \
-             pipes. The kernel adds its per-CPU counters up every 2 seconds, so intervals \
-             that are a multiple of 2 give steady rates.",
+             pipes. The kernel adds its per-CPU counters up every 2 seconds, so the longer \
+             the interval, the steadier the rates (at 2 seconds a frame may still hold \
+             one step of the counters too many or too few).",
         )
         .arg(
             Arg::new("interval")
