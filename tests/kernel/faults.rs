@@ -214,35 +214,67 @@ fn sigkill_during_apply_never_deletes_before_the_replacement_is_added() {
 
 /// Another program changes the table while apply runs (between its plan and its
 /// changes): the read-back after applying notices and says what is left to do.
+///
+/// apply prints its plan before it changes anything, and waits until the plan is
+/// written: its standard output is a pipe the test filled all but a few bytes of, so
+/// apply waits in write() (seen in /proc/PID/task/*/syscall) until the test reads. The
+/// table stays small: from 7.1 a table that grows is moved, and a read meanwhile can
+/// miss services, which would hide the other writer's.
 #[test]
 fn apply_notices_another_writer() {
     netns_test_alone(|| {
-        // A plan larger than a pipe holds: apply waits, its plan half printed, before it
-        // changes anything, until the test reads on.
         let mut wanted = String::new();
-        for i in 0..2000 {
+        for i in 0..20 {
             let vip = v4(0x0a0b_0000, i);
             wanted += &format!("-A -t {vip}:80 -s rr\n-a -t {vip}:80 -r 10.12.0.1:80 -m -w 1\n");
         }
+        let (mut plan, mut stdout) = std::io::pipe().expect("pipe");
+        // SAFETY: F_GETPIPE_SZ on a pipe descriptor we own.
+        let capacity =
+            unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&stdout), libc::F_GETPIPE_SZ) };
+        assert!(capacity > 0, "F_GETPIPE_SZ");
+        stdout
+            .write_all(&vec![b'#'; capacity as usize - 16])
+            .unwrap();
         let mut child = Command::new(rsipvsadm_bin())
             .arg0("rsipvsadm")
             .args(["apply", "-"])
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .expect("rsipvsadm starts");
         let mut input = child.stdin.take().unwrap();
         input.write_all(wanted.as_bytes()).unwrap();
         drop(input);
-        let mut plan = child.stdout.take().unwrap();
-        let mut first = [0u8; 1];
-        plan.read_exact(&mut first).expect("the plan starts");
+        let pid = child.id();
+        let writing = || {
+            std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|task| {
+                    std::fs::read_to_string(task.path().join("syscall"))
+                        .is_ok_and(|call| call.starts_with("1 0x1 "))
+                })
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !writing() {
+            assert!(
+                Instant::now() < deadline,
+                "apply never waited to print its plan"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "apply ended without printing"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         // apply has read the table and planned: now another writer.
         assert_eq!(saved(), "", "apply waits for its plan to be read");
         ipvsadm_ok(&["-A", "-t", "10.13.0.1:80", "-s", "wlc"], "");
-        let mut rest = Vec::new();
-        plan.read_to_end(&mut rest).unwrap();
+        let mut printed = Vec::new();
+        plan.read_to_end(&mut printed).unwrap();
         let mut stderr = String::new();
         child
             .stderr
@@ -256,6 +288,11 @@ fn apply_notices_another_writer() {
             stderr.contains("the table still differs from FILE")
                 && stderr.contains("  -D -t 10.13.0.1:80\n"),
             "{stderr}"
+        );
+        let printed = String::from_utf8_lossy(&printed);
+        assert!(
+            printed.contains("\n-a -t 10.11.0.19:80 -r 10.12.0.1:80 -m -w 1\n"),
+            "{printed}"
         );
         assert!(saved().starts_with("-A -t 10.11.0.0:80 -s rr\n"));
     });
