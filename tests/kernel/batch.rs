@@ -9,7 +9,7 @@ use rsipvsadm::Request;
 use rsipvsadm::model::{Destination, FwdMethod, Service, ServiceKey};
 
 use crate::common::proc_net_ip_vs;
-use crate::{ip, ipvs, kernel_before_7_1, netns_test_alone};
+use crate::{ip, ipvs, netns_test_alone, services_once_settled};
 
 const SERVICES: u32 = 1000;
 const DESTS_PER_SERVICE: u32 = 5;
@@ -87,18 +87,7 @@ fn a_batch_of_6000_requests_reports_each_failure_against_its_request() {
             );
         }
 
-        // From 7.1 the kernel grows its service table after many adds, and a dump
-        // taken while it moves the services may miss some (ipvsadm's as well): the
-        // table is complete once the move is over.
-        let mut services = ipvs.services().unwrap();
-        let settle = Instant::now();
-        while !kernel_before_7_1()
-            && services.len() != SERVICES as usize
-            && settle.elapsed() < std::time::Duration::from_secs(10)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            services = ipvs.services().unwrap();
-        }
+        let services = services_once_settled(&mut ipvs, SERVICES as usize);
         assert_eq!(services.len(), SERVICES as usize);
         for i in [0, 1, 2, 499, 999] {
             let mut dests = ipvs.dests(&vip(i)).unwrap();

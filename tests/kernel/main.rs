@@ -82,3 +82,20 @@ pub(crate) fn kernel_before_7_1() -> bool {
     let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
     (major, minor) < (7, 1)
 }
+
+/// The services a dump lists, once it lists `expected` of them, or after 10 s. From 7.1
+/// the kernel moves a namespace's services to a larger table after many adds, and a dump
+/// meanwhile misses some (as ipvsadm's does); before 7.1 the first dump is the answer.
+fn services_once_settled(ipvs: &mut Ipvs, expected: usize) -> Vec<rsipvsadm::model::Service> {
+    let started = std::time::Instant::now();
+    loop {
+        let services = ipvs.services().expect("a service dump");
+        if kernel_before_7_1()
+            || services.len() == expected
+            || started.elapsed() > std::time::Duration::from_secs(10)
+        {
+            return services;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -17,7 +17,7 @@ use rsipvsadm::{Error, Request};
 use crate::common::{
     Exit, RunOutput, in_fresh_netns, ipvsadm_bin, rsipvsadm_bin, run_with_timeout,
 };
-use crate::{ip, ipvs, kernel_before_7_1, netns_test, netns_test_alone};
+use crate::{ip, ipvs, kernel_before_7_1, netns_test, netns_test_alone, services_once_settled};
 
 fn v4(base: u32, i: u32) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(base + i))
@@ -68,7 +68,7 @@ fn dump_chunks_larger_than_the_receive_buffer_are_read_whole() {
         // so a later dump may come in another order (and repeat an entry mid-resize).
         let set = |list: &[Service]| list.iter().cloned().collect::<HashSet<_>>();
         ipvs.set_recv_len(32 << 10);
-        let services = ipvs.services().unwrap();
+        let services = services_once_settled(&mut ipvs, 401);
         let dests = ipvs.dests(&key).unwrap();
         assert_eq!((set(&services).len(), dests.len()), (401, 300));
 
