@@ -24,6 +24,8 @@ enum Input {
     Null,
     Bytes(Vec<u8>),
     Closed,
+    /// The directory `/`: every read fails with EISDIR.
+    Directory,
 }
 
 /// Where a program's standard output and error go.
@@ -139,6 +141,10 @@ fn cases() -> Vec<Generated> {
             ..Generated::new("restore-from-a-closed-stdin", &[b"-R"]).after(ONE_SERVICE)
         },
         Generated {
+            stdin: Input::Directory,
+            ..Generated::new("restore-from-a-directory", &[b"-R"]).after(ONE_SERVICE)
+        },
+        Generated {
             stdout: Output::Closed,
             ..Generated::new("list-to-a-closed-stdout", &[b"-Ln"]).after(ONE_SERVICE)
         },
@@ -235,6 +241,7 @@ fn run_program(program: &Program, case: &Generated) -> (Exit, Vec<u8>, Vec<u8>) 
         .stdin(match case.stdin {
             Input::Bytes(_) => Stdio::piped(),
             Input::Null | Input::Closed => Stdio::null(),
+            Input::Directory => Stdio::from(File::open("/").expect("/")),
         })
         .stdout(target(case.stdout).unwrap())
         .stderr(target(case.stderr).unwrap());
