@@ -3,8 +3,8 @@
 //! corpora) and `fuzz/regressions/TARGET/` (inputs that once failed). A crash found by
 //! `bash tests/fuzz/run` stays fixed once its input is committed.
 //!
-//! `cargo test --test fuzz_replay -- --ignored write_seed_corpora` writes the seed inputs
-//! into `fuzz/seeds/` (from the differential cases, the rule and JSON files of the tests,
+//! `RSIPVSADM_WRITE_FUZZ_SEEDS=1 cargo test --test fuzz_replay write_seed_corpora` writes
+//! the seed inputs into `fuzz/seeds/` (from the differential cases, the rule and JSON files of the tests,
 //! and kernel replies as the codec frames them); `tests/fuzz/run --seed` minimises them
 //! into the corpora.
 
@@ -61,7 +61,7 @@ fn every_target_has_a_fuzz_target_file() {
 }
 
 mod seeds {
-    //! The seed inputs, written by the ignored test below.
+    //! The seed inputs, built by `write_seed_corpora` below.
 
     use std::fs;
     use std::path::Path;
@@ -407,11 +407,16 @@ mod seeds {
     }
 }
 
+/// The seeds are built on every run (into a scratch directory), so that their sources
+/// stay readable; `RSIPVSADM_WRITE_FUZZ_SEEDS=1` writes them into `fuzz/seeds/` instead.
 #[test]
-#[ignore = "writes fuzz/seeds; run by hand (see the module doc)"]
 fn write_seed_corpora() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = fuzz_dir().join("seeds");
+    let out = if std::env::var_os("RSIPVSADM_WRITE_FUZZ_SEEDS").is_some_and(|v| v == "1") {
+        fuzz_dir().join("seeds")
+    } else {
+        std::env::temp_dir().join(format!("rsipvsadm-fuzz-seeds-{}", std::process::id()))
+    };
     let _ = fs::remove_dir_all(&out);
     let write = |target: &str, data: &[u8]| {
         let dir = out.join(target);
@@ -480,5 +485,8 @@ fn write_seed_corpora() {
     // Every target gets one seed at least.
     for (name, _) in TARGETS {
         assert!(out.join(name).is_dir(), "no seed for {name}");
+    }
+    if !out.starts_with(fuzz_dir()) {
+        let _ = fs::remove_dir_all(&out);
     }
 }
