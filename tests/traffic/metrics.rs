@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 
 use crate::common::{Exit, rsipvsadm_bin, run_with_timeout};
 use crate::serial;
-use crate::topology::{Forwarding, IO_TIMEOUT, Lab, fetch_counts, in_ns, poll};
+use crate::topology::{IO_TIMEOUT, Lab, fetch_counts, in_ns, poll};
 
 /// A series: metric name, and its labels with the values in `name="value"` form.
 type Series = (String, BTreeMap<String, String>);
@@ -185,22 +185,7 @@ fn value(samples: &BTreeMap<Series, u64>, name: &str, with: &[(&str, &str)]) -> 
 #[test]
 fn traffic_metrics_once_equal_the_listings() {
     let _serial = serial();
-    let lab = Lab::new("metrics1", 84, Forwarding::Nat);
-    let vip = lab.vip();
-    lab.ipvsadm(&["-A", "-t", &vip, "-s", "wrr"]);
-    for (i, weight) in [3, 2, 1].iter().enumerate() {
-        let rip = lab.rip(i + 1);
-        lab.ipvsadm(&[
-            "-a",
-            "-t",
-            &vip,
-            "-r",
-            &rip,
-            "-m",
-            "-w",
-            &weight.to_string(),
-        ]);
-    }
+    let lab = Lab::nat("metrics1", 84, &["-s", "wrr"], [3, 2, 1]);
     // Services of every kind, without traffic: their labels and zeros.
     for rule in [
         "-A -u 10.84.100.1:53 -p 60",
@@ -354,22 +339,8 @@ fn connections(metrics: &str, net: u8) -> ([u64; 3], u64) {
 fn traffic_metrics_served_count_the_requests_as_they_go() {
     let _serial = serial();
     let net = 85;
-    let lab = Lab::new("metrics2", net, Forwarding::Nat);
+    let lab = Lab::nat("metrics2", net, &["-s", "wrr"], [3, 2, 1]);
     let vip = lab.vip();
-    lab.ipvsadm(&["-A", "-t", &vip, "-s", "wrr"]);
-    for (i, weight) in [3, 2, 1].iter().enumerate() {
-        let rip = lab.rip(i + 1);
-        lab.ipvsadm(&[
-            "-a",
-            "-t",
-            &vip,
-            "-r",
-            &rip,
-            "-m",
-            "-w",
-            &weight.to_string(),
-        ]);
-    }
     let listen: SocketAddr = format!("10.{net}.0.1:9850").parse().unwrap();
     let mut served = Served::start(&lab.director, &listen.to_string());
     // Prometheus's place: the client's namespace, across the network.

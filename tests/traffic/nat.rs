@@ -7,34 +7,12 @@ use std::time::Duration;
 use crate::common::rsipvsadm_bin;
 
 use crate::serial;
-use crate::topology::{Forwarding, Lab, conns_to, counts, poll, run_ok, stats_of};
-
-/// A NAT lab with the service on the VIP (scheduler and options `service_opts`) and the
-/// three real servers with the given weights.
-fn nat_lab(test: &str, net: u8, service_opts: &[&str], weights: [u32; 3]) -> Lab {
-    let lab = Lab::new(test, net, Forwarding::Nat);
-    let vip = lab.vip();
-    lab.ipvsadm(&[&["-A", "-t", &vip][..], service_opts].concat());
-    for (i, weight) in weights.iter().enumerate() {
-        let rip = lab.rip(i + 1);
-        lab.ipvsadm(&[
-            "-a",
-            "-t",
-            &vip,
-            "-r",
-            &rip,
-            "-m",
-            "-w",
-            &weight.to_string(),
-        ]);
-    }
-    lab
-}
+use crate::topology::{Lab, conns_to, counts, poll, run_ok, stats_of};
 
 #[test]
 fn traffic_nat_rr_spreads_evenly_and_counts() {
     let _serial = serial();
-    let lab = nat_lab("rr", 77, &["-s", "rr"], [1, 1, 1]);
+    let lab = Lab::nat("rr", 77, &["-s", "rr"], [1, 1, 1]);
     assert_eq!(
         lab.fetch(30),
         counts(&[("rs1", 10), ("rs2", 10), ("rs3", 10)]),
@@ -109,7 +87,7 @@ fn traffic_nat_rr_spreads_evenly_and_counts() {
 #[test]
 fn traffic_nat_wrr_follows_weights() {
     let _serial = serial();
-    let lab = nat_lab("wrr", 77, &["-s", "wrr"], [3, 2, 1]);
+    let lab = Lab::nat("wrr", 77, &["-s", "wrr"], [3, 2, 1]);
     // wrr's sequence for 3:2:1 is deterministic: rs1 rs1 rs2 rs1 rs2 rs3, repeated.
     assert_eq!(
         lab.fetch(60),
@@ -121,7 +99,7 @@ fn traffic_nat_wrr_follows_weights() {
 #[test]
 fn traffic_nat_persistence_keeps_client_on_one_server() {
     let _serial = serial();
-    let lab = nat_lab("persist", 77, &["-s", "rr", "-p", "60"], [1, 1, 1]);
+    let lab = Lab::nat("persist", 77, &["-s", "rr", "-p", "60"], [1, 1, 1]);
     let answers = lab.fetch(20);
     assert_eq!(
         answers.values().copied().collect::<Vec<_>>(),
@@ -143,7 +121,7 @@ fn traffic_nat_persistence_keeps_client_on_one_server() {
 #[test]
 fn traffic_nat_weight_zero_drains_and_delete_removes() {
     let _serial = serial();
-    let lab = nat_lab("drain", 77, &["-s", "rr"], [1, 1, 1]);
+    let lab = Lab::nat("drain", 77, &["-s", "rr"], [1, 1, 1]);
     let vip = lab.vip();
     assert_eq!(lab.fetch(6), counts(&[("rs1", 2), ("rs2", 2), ("rs3", 2)]));
 

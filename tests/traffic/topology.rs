@@ -393,6 +393,28 @@ impl Lab {
         }
     }
 
+    /// A NAT lab with the service on the VIP (scheduler and options `service_opts`) and
+    /// the three real servers with the given weights.
+    pub fn nat(test: &str, net: u8, service_opts: &[&str], weights: [u32; 3]) -> Lab {
+        let lab = Lab::new(test, net, Forwarding::Nat);
+        let vip = lab.vip();
+        lab.ipvsadm(&[&["-A", "-t", &vip][..], service_opts].concat());
+        for (i, weight) in weights.iter().enumerate() {
+            let rip = lab.rip(i + 1);
+            lab.ipvsadm(&[
+                "-a",
+                "-t",
+                &vip,
+                "-r",
+                &rip,
+                "-m",
+                "-w",
+                &weight.to_string(),
+            ]);
+        }
+        lab
+    }
+
     pub fn vip(&self) -> String {
         format!("10.{}.100.1:80", self.net)
     }
