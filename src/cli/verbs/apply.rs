@@ -133,9 +133,12 @@ pub fn run(opts: &Options) -> i32 {
     let refused = run.refused;
     let verified = verify(&mut ipvs, &desired, &opts.scope, &current, &plan);
     let status = match verified {
-        Ok(rest) if rest.is_empty() && refused == 0 => EXIT_SAME,
-        Ok(rest) if rest.is_empty() => EXIT_DIFFERENT,
-        Ok(rest) => {
+        Ok((rest, _)) if rest.is_empty() && refused == 0 => EXIT_SAME,
+        Ok((rest, _)) if rest.is_empty() => EXIT_DIFFERENT,
+        Ok((rest, read_back)) => {
+            for ignored in ignored_settings(&rest, &read_back) {
+                say(&ignored);
+            }
             say(
                 "the table still differs from FILE (another program changed it, or the \
                  kernel did not take a setting); what is left to do:",
@@ -470,7 +473,7 @@ fn verify(
     scope: &Scope,
     before: &[VirtualService],
     done: &Plan,
-) -> Result<Plan, Error> {
+) -> Result<(Plan, Vec<VirtualService>), Error> {
     let services = before.len().max(desired.len());
     let mut touched = HashSet::new();
     for key in done.steps.iter().filter_map(|s| step_service(&s.request)) {
@@ -501,7 +504,56 @@ fn verify(
         .filter(|d| suspects.contains(&d.vs.service.key))
         .cloned()
         .collect();
-    Ok(plan::plan(&desired, &current, scope, false))
+    let rest = plan::plan(&desired, &current, scope, false);
+    Ok((rest, current))
+}
+
+/// What the kernel took without a word but did not keep: tunnel settings, which kernels
+/// before 5.2 (GUE) and 5.3 (GRE, checksum flags) do not know and leave out silently, so
+/// that a real server asked for with them reads back as a plain IPIP tunnel. One line per
+/// such real server in `rest` (the changes still to do after applying), from `read_back`
+/// (the table read after applying).
+fn ignored_settings(rest: &Plan, read_back: &[VirtualService]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for step in &rest.steps {
+        let Request::EditDest(key, wanted) = &step.request else {
+            continue;
+        };
+        let Some(live) = read_back
+            .iter()
+            .find(|vs| vs.service.key == *key)
+            .and_then(|vs| {
+                vs.dests
+                    .iter()
+                    .find(|rs| rs.dest.addr == wanted.addr && rs.dest.port == wanted.port)
+            })
+            .map(|rs| &rs.dest)
+        else {
+            continue;
+        };
+        let plain = Destination::new(live.addr, live.port, live.fwd);
+        let dropped = [
+            (wanted.tun_type != live.tun_type && live.tun_type == plain.tun_type)
+                .then_some("--tun-type"),
+            (wanted.tun_port != live.tun_port && live.tun_port == plain.tun_port)
+                .then_some("--tun-port"),
+            (wanted.tun_flags != live.tun_flags && live.tun_flags == plain.tun_flags)
+                .then_some("--tun-nocsum/--tun-csum/--tun-remcsum"),
+        ];
+        let dropped: Vec<&str> = dropped.into_iter().flatten().collect();
+        if dropped.is_empty() {
+            continue;
+        }
+        lines.push(format!(
+            "the kernel accepted but did not keep {} of `{}` (from {}): it reads back as a \
+             plain IPIP tunnel; kernels before 5.2 know no GUE, before 5.3 no GRE and no \
+             checksum flags (run a newer kernel, or ask for --tun-type ipip)",
+            dropped.join(", "),
+            rule_line(&step.request),
+            step.origin,
+        ));
+    }
+    lines
 }
 
 /// The service a plan step is about (plans hold nothing else).
@@ -698,6 +750,52 @@ mod tests {
                 origin: plan::Origin::Line(1),
             })
             .collect()
+    }
+
+    #[test]
+    fn tunnel_settings_a_kernel_did_not_keep_are_named() {
+        use crate::model::{TunnelFlags, TunnelType};
+        let web = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+        let ipip = Destination::new("10.0.0.2".parse().unwrap(), 80, FwdMethod::Tunnel);
+        let gue = Destination {
+            tun_type: TunnelType::Gue,
+            tun_port: 6080,
+            tun_flags: TunnelFlags(TunnelFlags::CSUM),
+            ..ipip.clone()
+        };
+        let file = desired(vec![
+            VirtualService::new(Service::new(web, "rr")).with_dest(gue.clone()),
+        ]);
+        let read_back = |dest: &Destination| {
+            vec![VirtualService::new(Service::new(web, "rr")).with_dest(dest.clone())]
+        };
+        // A kernel before 5.2: the real server is there, as a plain IPIP tunnel.
+        let old = read_back(&ipip);
+        let rest = plan::plan(&file, &old, &Scope::everything(), false);
+        let lines = ignored_settings(&rest, &old);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with(
+                "the kernel accepted but did not keep --tun-type, --tun-port, \
+                 --tun-nocsum/--tun-csum/--tun-remcsum of `-e -t 10.0.0.1:80 -r 10.0.0.2:80 -i"
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains("(from line 2)"), "{}", lines[0]);
+        assert!(lines[0].contains("before 5.2 know no GUE"), "{}", lines[0]);
+        // Another writer's weight is not a setting the kernel ignored.
+        let reweighted = read_back(&gue.clone().weight(5));
+        let rest = plan::plan(&file, &reweighted, &Scope::everything(), false);
+        assert_eq!(rest.steps.len(), 1);
+        assert!(ignored_settings(&rest, &reweighted).is_empty());
+        // Nor is a kept GUE tunnel on another port (set by someone else).
+        let moved = read_back(&Destination {
+            tun_port: 7000,
+            ..gue.clone()
+        });
+        let rest = plan::plan(&file, &moved, &Scope::everything(), false);
+        assert!(ignored_settings(&rest, &moved).is_empty());
     }
 
     #[test]
