@@ -18,6 +18,7 @@ pub mod nss;
 pub mod output;
 pub mod plan;
 pub mod procfs;
+pub mod sockopt;
 
 pub use error::{Error, Result};
 pub use ipvs::Ipvs;
