@@ -230,15 +230,27 @@ impl Listing {
 /// Times each listing of `jobs` with its tools `reps` times, alternating, in the current
 /// namespace, and the probe's listing once per repetition (its runs go into every
 /// job's `Runs`: it lists the same either way).
-fn time_listings(reps: usize, jobs: &[(Listing, &[Tool])]) -> Vec<Runs> {
+fn time_listings(rules: &RuleFile, reps: usize, jobs: &[(Listing, &[Tool])]) -> Vec<Runs> {
+    let label = rules.table.label();
+    let progress = |what: &str, tool: Tool, run: &Run| {
+        println!(
+            "bench: {what} {label} {}: {:.3} s, {} KiB",
+            tool.name(),
+            run.secs(),
+            run.max_rss_kib
+        );
+    };
     let mut runs: Vec<Runs> = jobs.iter().map(|_| Runs::new()).collect();
     for _ in 0..reps {
         for (runs, (listing, tools)) in runs.iter_mut().zip(jobs) {
             for &tool in *tools {
-                runs.push(tool, run_tool(tool, listing.args(), None));
+                let run = run_tool(tool, listing.args(), None);
+                progress(listing.name(), tool, &run);
+                runs.push(tool, run);
             }
         }
         let probe = run_tool(Tool::Probe, &["list"], None);
+        progress("list", Tool::Probe, &probe);
         for runs in &mut runs {
             runs.push(Tool::Probe, probe.clone());
         }
@@ -306,7 +318,7 @@ fn measure_restore(bench: &Bench, rules: &Arc<RuleFile>, report: &mut Report) ->
                 let how = if tool == Tool::Probe { "load" } else { "-R" };
                 let (run, problem) = load(tool, how, rules);
                 let runs = if host_listings {
-                    time_listings(reps, &[(Listing::Ln, &TOOLS), (Listing::Sn, &TOOLS)])
+                    time_listings(rules, reps, &[(Listing::Ln, &TOOLS), (Listing::Sn, &TOOLS)])
                 } else {
                     Vec::new()
                 };
@@ -518,7 +530,7 @@ fn bench_tiny(plan: &Plan, report: &mut Report) {
     let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, &TOOLS), (Listing::Sn, &TOOLS)];
     let (problem, runs) = in_netns_with(&rules, move |rules| {
         let (_, problem) = load(Tool::Rsipvsadm, "-R", rules);
-        (problem, time_listings(reps, &jobs))
+        (problem, time_listings(rules, reps, &jobs))
     });
     report.check(
         format!("table loaded from {} equals the rule file", table.label()),
@@ -542,7 +554,7 @@ fn bench_huge(plan: &Plan, report: &mut Report) {
     let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, &TOOLS), (Listing::Sn, RS_ONLY)];
     let (restore, problem, runs) = in_netns_with(&rules, move |rules| {
         let (restore, problem) = load(Tool::Rsipvsadm, "-R", rules);
-        (restore, problem, time_listings(1, &jobs))
+        (restore, problem, time_listings(rules, 1, &jobs))
     });
     report.check(
         format!("table restored from {label} equals the rule file"),
@@ -552,6 +564,11 @@ fn bench_huge(plan: &Plan, report: &mut Report) {
     let (probe_load, problem, read) = in_netns_with(&rules, move |rules| {
         let (load, problem) = load(Tool::Probe, "load", rules);
         let read = run_tool(Tool::Rsipvsadm, &["apply", &rules.arg()], None);
+        let label = rules.table.label();
+        println!(
+            "bench: apply's read {label} rsipvsadm: {:.3} s",
+            read.secs()
+        );
         (load, problem, read)
     });
     report.check(
@@ -606,7 +623,7 @@ fn bench_wide(plan: &Plan, report: &mut Report) {
     let jobs: [(Listing, &[Tool]); 1] = [(Listing::Ln, RS_ONLY)];
     let (problem, runs) = in_netns_with(&rules, move |rules| {
         let (_, problem) = load(Tool::Probe, "load", rules);
-        (problem, time_listings(1, &jobs))
+        (problem, time_listings(rules, 1, &jobs))
     });
     report.check(
         format!(
@@ -629,7 +646,7 @@ fn bench_deep(plan: &Plan, report: &mut Report) {
     let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, RS_ONLY), (Listing::Sn, RS_ONLY)];
     let (restore, problem, runs) = in_netns_with(&rules, move |rules| {
         let (restore, problem) = load(Tool::Rsipvsadm, "-R", rules);
-        (restore, problem, time_listings(1, &jobs))
+        (restore, problem, time_listings(rules, 1, &jobs))
     });
     report.check(
         format!("table restored from {label} equals the rule file"),
@@ -659,7 +676,7 @@ fn bench_grid(plan: &Plan, report: &mut Report) {
         let jobs: [(Listing, &[Tool]); 1] = [(Listing::Sn, &TOOLS)];
         let (problem, runs) = in_netns_with(&rules, move |rules| {
             let (_, problem) = load(Tool::Rsipvsadm, "-R", rules);
-            (problem, time_listings(reps, &jobs))
+            (problem, time_listings(rules, reps, &jobs))
         });
         report.check(
             format!("table loaded from {} equals the rule file", table.label()),
