@@ -1,767 +1,430 @@
-//! Side-by-side benchmark of rsipvsadm against the reference ipvsadm, run inside the
-//! test VM by `tests/bench/run` (which documents what it prints).
+//! Side-by-side benchmark of rsipvsadm against the reference ipvsadm and the lower-bound
+//! probe (`genl-batch`), run inside the test VM by `tests/bench/run` (which documents
+//! what it prints).
 //!
 //! Every measurement runs in a fresh network namespace (an empty IPVS table of its own).
-//! Both tools are started with argv[0] "ipvsadm" by a small helper (this program in
+//! The tools are started with argv[0] "ipvsadm" by a small helper (this program in
 //! `--measure` mode) that times them with `Instant` from spawn to `wait4`, which also
 //! gives the tool's peak resident memory.
 //! Results go into one table, always printed in full; the exit status is 0 only if every
-//! target is met and every output check passed.
+//! target is met and every output check passed. With `RSIPVSADM_BENCH_SMALL=1` every
+//! row is measured once on a tiny table: the table's shape and the checks count, the
+//! targets do not (the smoke test `tests/run` runs).
 
 #[path = "../common/mod.rs"]
 mod common;
+mod measure;
+mod report;
+mod tables;
 
-use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{Read, Seek};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use measure::{MEASURE_MODE, Run, Tool, clear_table, reference, run_tool};
+use report::{Report, Row, Runs, Target, median_secs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tables::{Table, changed_rules, first_difference, proc_table, table_difference};
 
 /// The address every single-command run adds (inside `10.0.0.0/8`, on `rs0`).
 const SINGLE_SERVICE: &str = "10.0.0.1:80";
-/// How often the single `-A` is timed per tool (after one untimed warm-up).
-const SINGLE_REPS: usize = 30;
-/// Memory target for rsipvsadm's listings of the large table.
-const MEMORY_TARGET_KIB: u64 = 32 * 1024;
+const MIB: u64 = 1024;
+/// Peak RSS targets (issue 13): listings, and what loads a whole table.
+const LISTING_RSS: Target = Target::MaxRssKib(32 * MIB);
+const LOADING_RSS: Target = Target::MaxRssKib(64 * MIB);
+/// Time targets against the probe: restore, listings, apply's read.
+const RESTORE_VS_PROBE: Target = Target::WithinProbe(1.25);
+const LISTING_VS_PROBE: Target = Target::WithinProbe(1.1);
+const READ_VS_PROBE: Target = Target::WithinProbe(1.0);
 
-// ---------------------------------------------------------------------------------------
-// The tools and how one run of them is measured
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tool {
-    Ipvsadm,
-    Rsipvsadm,
-}
-
+/// The reference and the candidate, the tools every existing row compares.
 const TOOLS: [Tool; 2] = [Tool::Ipvsadm, Tool::Rsipvsadm];
+const RS_ONLY: &[Tool] = &[Tool::Rsipvsadm];
 
-impl Tool {
-    fn path(self) -> PathBuf {
-        match self {
-            Tool::Ipvsadm => common::ipvsadm_bin(),
-            Tool::Rsipvsadm => common::rsipvsadm_bin(),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Tool::Ipvsadm => "ipvsadm",
-            Tool::Rsipvsadm => "rsipvsadm",
-        }
-    }
+/// What is measured, and how often: the full benchmark or the smoke run's tiny tables.
+struct Plan {
+    /// How often the single `-A` is timed per tool (after one untimed warm-up).
+    single_reps: usize,
+    /// Restore, listings of both tools and the probe (1000x5; 10000x5 with memory and
+    /// apply rows).
+    small: Bench,
+    large: Bench,
+    /// Pairs of rsipvsadm -R and apply of the whole rule file to an empty table: the two
+    /// differ by a few tenths of a second, about the noise of one run under emulation.
+    apply_reps: usize,
+    /// Listings of a table smaller than `small` (issue 13's sizes start at 10).
+    tiny: (Table, usize),
+    /// 100,000 x 2: every tool once.
+    huge: Table,
+    /// 30,000 x 1: -Ln against the probe (issue 14).
+    wide: Table,
+    /// 1,000 x 100: peak memory.
+    deep: Table,
+    /// ipvsadm-validate's grid of -S -n, with the listings' repetitions.
+    grid: Vec<(Table, usize)>,
 }
 
-/// One finished run of a tool.
-struct Run {
-    elapsed: Duration,
-    max_rss_kib: u64,
-    /// Exit code, or 128 + signal number.
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-impl Run {
-    fn ok(&self) -> bool {
-        self.status == 0
-    }
-
-    /// "exit status N: first line of stderr", for notes about a failed run.
-    fn failure(&self, what: &str) -> String {
-        let stderr = String::from_utf8_lossy(&self.stderr);
-        let first = stderr.lines().next().unwrap_or("");
-        format!("{what}: exit status {}: {first}", self.status)
-    }
-}
-
-/// Runs `tool ARGS` (argv[0] "ipvsadm") in the current thread's namespace, with `stdin`
-/// from a file (else /dev/null) and stdout and stderr into unlinked temporary files (as
-/// a shell's `< in > out` would), and measures it.
-///
-/// The tool is started by a fresh copy of this program in [`MEASURE_MODE`]: a child's
-/// peak RSS (ru_maxrss) counts the memory of the process that forked it (exec takes the
-/// old address space's high-water mark into it), and this process holds whole listings;
-/// the small helper does not.
-fn run_tool(tool: Tool, args: &[&str], stdin: Option<&Path>) -> Run {
-    let stdin = match stdin {
-        Some(path) => Stdio::from(File::open(path).expect("open the rule file")),
-        None => Stdio::null(),
-    };
-    let mut stdout = scratch_file();
-    let mut stderr = scratch_file();
-    let result = scratch_path("result");
-    let helper = Command::new("/proc/self/exe")
-        .arg(MEASURE_MODE)
-        .arg(&result)
-        .arg(tool.path())
-        .args(args)
-        .stdin(stdin)
-        .stdout(stdout.try_clone().expect("dup"))
-        .stderr(stderr.try_clone().expect("dup"))
-        .status()
-        .expect("cannot start the measuring helper");
-    assert!(
-        helper.success(),
-        "the measuring helper for {} failed: {helper}",
-        tool.name()
-    );
-    let measured = std::fs::read_to_string(&result).expect("read the helper's result");
-    std::fs::remove_file(&result).expect("remove the helper's result");
-    let (elapsed, max_rss_kib, status) = parse_measurement(&measured);
-    Run {
-        elapsed,
-        max_rss_kib,
-        status,
-        stdout: read_back(&mut stdout),
-        stderr: read_back(&mut stderr),
-    }
-}
-
-/// A new path in /tmp (tmpfs in the VM), unique within this run.
-fn scratch_path(what: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    PathBuf::from(format!("/tmp/bench-{what}.{}.{n}", std::process::id()))
-}
-
-/// An unlinked file in /tmp to catch a child's output.
-fn scratch_file() -> File {
-    let path = scratch_path("out");
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-    std::fs::remove_file(&path).expect("unlink a scratch file");
-    file
-}
-
-fn read_back(file: &mut File) -> Vec<u8> {
-    let mut data = Vec::new();
-    file.rewind().expect("rewind a scratch file");
-    file.read_to_end(&mut data).expect("read a scratch file");
-    data
-}
-
-/// First argument that makes this program the measuring helper:
-/// `bench --measure RESULT-FILE PROGRAM ARGS...` runs PROGRAM (argv[0] "ipvsadm") with
-/// the helper's stdio, and writes "NANOSECONDS MAX-RSS-KIB STATUS" into RESULT-FILE.
-const MEASURE_MODE: &str = "--measure";
-
-/// The helper's side of [`MEASURE_MODE`]; `args` follow the flag.
-fn measure_helper(args: &[String]) -> ! {
-    let [result, program, rest @ ..] = args else {
-        panic!("usage: bench {MEASURE_MODE} RESULT-FILE PROGRAM ARGS...");
-    };
-    let start = Instant::now();
-    let child = Command::new(program)
-        .arg0("ipvsadm")
-        .args(rest)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let (status, max_rss_kib) = wait_with_rusage(child.id());
-    let nanos = start.elapsed().as_nanos();
-    std::fs::write(result, format!("{nanos} {max_rss_kib} {status}\n"))
-        .unwrap_or_else(|e| panic!("cannot write {result}: {e}"));
-    std::process::exit(0)
-}
-
-/// Reads the helper's "NANOSECONDS MAX-RSS-KIB STATUS" line.
-fn parse_measurement(line: &str) -> (Duration, u64, i32) {
-    let fields: Vec<&str> = line.split_whitespace().collect();
-    let bad = || panic!("bad measurement from the helper: {line:?}");
-    let [nanos, rss, status] = fields[..] else {
-        bad()
-    };
-    (
-        Duration::from_nanos(nanos.parse().unwrap_or_else(|_| bad())),
-        rss.parse().unwrap_or_else(|_| bad()),
-        status.parse().unwrap_or_else(|_| bad()),
-    )
-}
-
-/// Waits for the child `pid` with wait4 and returns (exit code or 128 + signal, peak
-/// resident set size in KiB) of that child alone.
-fn wait_with_rusage(pid: u32) -> (i32, u64) {
-    let mut status = 0;
-    // SAFETY: rusage is plain data, for which all-zero bytes are a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: wait4 writes only into the two locals it is given; pid is our child,
-        // not yet reaped (std's Child is never waited on).
-        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
-        if r == pid as libc::pid_t {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted, "wait4: {err}");
-    }
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
-    (code, usage.ru_maxrss.max(0) as u64)
-}
-
-/// Untimed housekeeping with the reference tool; panics if it fails.
-fn reference(args: &[&str]) -> Vec<u8> {
-    let run = run_tool(Tool::Ipvsadm, args, None);
-    assert!(run.ok(), "{}", run.failure(&format!("ipvsadm {args:?}")));
-    run.stdout
-}
-
-/// Empties the namespace's table before it goes away, so that the kernel does not tear a
-/// large table down in the background while the next measurement runs.
-fn clear_table() {
-    reference(&["-C"]);
-}
-
-// ---------------------------------------------------------------------------------------
-// Results
-
-/// What a row compares: a time (lower is better, ratio target) or a peak memory
-/// (rsipvsadm's absolute limit).
-enum Target {
-    /// baseline / rsipvsadm time at least this.
-    Speedup(f64),
-    /// rsipvsadm's time at most this many times the baseline's.
-    WithinFactor(f64),
-    /// rsipvsadm's peak RSS at most this many KiB.
-    MaxMemoryKib(u64),
-}
-
-/// One line of the result table: the median time (or peak memory) of the baseline (the
-/// reference ipvsadm, unless the row's name says otherwise) and of rsipvsadm.
-struct Row {
-    name: String,
-    ipvsadm: f64,
-    rsipvsadm: f64,
-    target: Target,
-    /// Why the measurement is void (a tool failed), if it is.
-    error: Option<String>,
-}
-
-impl Row {
-    fn ratio(&self) -> f64 {
-        self.ipvsadm / self.rsipvsadm
-    }
-
-    fn met(&self) -> bool {
-        self.error.is_none()
-            && match self.target {
-                Target::Speedup(min) => self.ratio() >= min,
-                Target::WithinFactor(factor) => self.rsipvsadm <= factor * self.ipvsadm,
-                Target::MaxMemoryKib(max) => self.rsipvsadm <= max as f64,
-            }
-    }
-
-    fn cells(&self) -> [String; 6] {
-        let (a, b, target) = match self.target {
-            Target::Speedup(min) => (
-                format_secs(self.ipvsadm),
-                format_secs(self.rsipvsadm),
-                format!("ratio >= {min}"),
-            ),
-            Target::WithinFactor(factor) => (
-                format_secs(self.ipvsadm),
-                format_secs(self.rsipvsadm),
-                format!("rs <= {factor}x base"),
-            ),
-            Target::MaxMemoryKib(max) => (
-                format_mib(self.ipvsadm),
-                format_mib(self.rsipvsadm),
-                format!("rs <= {} MiB", max / 1024),
-            ),
-        };
-        let verdict = match (&self.error, self.met()) {
-            (Some(_), _) => "NOT MET (failed)",
-            (None, true) => "met",
-            (None, false) => "NOT MET",
-        };
-        [
-            self.name.clone(),
-            a,
-            b,
-            format!("{:.2}x", self.ratio()),
-            target,
-            verdict.to_string(),
-        ]
-    }
-}
-
-fn format_secs(secs: f64) -> String {
-    if secs < 1.0 {
-        format!("{:.1} ms", secs * 1000.0)
-    } else {
-        format!("{secs:.3} s")
-    }
-}
-
-fn format_mib(kib: f64) -> String {
-    format!("{:.1} MiB", kib / 1024.0)
-}
-
-/// Everything the benchmark found: table rows and output checks.
-#[derive(Default)]
-struct Report {
-    rows: Vec<Row>,
-    /// (what was checked, None if it passed or what went wrong).
-    checks: Vec<(String, Option<String>)>,
-}
-
-impl Report {
-    fn check(&mut self, what: String, problem: Option<String>) {
-        let verdict = problem.as_deref().unwrap_or("ok");
-        println!("bench: check {what}: {verdict}");
-        self.checks.push((what, problem));
-    }
-
-    fn all_good(&self) -> bool {
-        self.rows.iter().all(Row::met) && self.checks.iter().all(|(_, p)| p.is_none())
-    }
-
-    fn print(&self) {
-        let header = [
-            "measurement (baseline: ipvsadm unless named)",
-            "baseline",
-            "rsipvsadm",
-            "base/rs",
-            "target",
-            "verdict",
-        ]
-        .map(String::from);
-        let lines: Vec<[String; 6]> = std::iter::once(header)
-            .chain(self.rows.iter().map(Row::cells))
-            .collect();
-        let widths: Vec<usize> = (0..6)
-            .map(|c| lines.iter().map(|l| l[c].len()).max().unwrap_or(0))
-            .collect();
-        println!();
-        for line in &lines {
-            println!("{}", table_line(line, &widths));
-        }
-        println!();
-        for row in &self.rows {
-            if let Some(error) = &row.error {
-                println!("{}: {error}", row.name);
-            }
-        }
-        for (what, problem) in &self.checks {
-            println!("check {what}: {}", problem.as_deref().unwrap_or("ok"));
-        }
-    }
-}
-
-/// The first column left-aligned, the others right-aligned, two spaces apart.
-fn table_line(cells: &[String; 6], widths: &[usize]) -> String {
-    let mut out = format!("{:<w$}", cells[0], w = widths[0]);
-    for (cell, width) in cells.iter().zip(widths).skip(1) {
-        write!(out, "  {cell:>width$}").expect("write to a String");
-    }
-    out.trim_end().to_string()
-}
-
-/// The median of the runs' times, in seconds.
-fn median_secs(runs: &[Run]) -> f64 {
-    let mut sorted: Vec<f64> = runs.iter().map(|r| r.elapsed.as_secs_f64()).collect();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    }
-}
-
-/// Runs of both tools for one measurement, in `TOOLS` order.
-struct Pair {
-    ipvsadm: Vec<Run>,
-    rsipvsadm: Vec<Run>,
-}
-
-impl Pair {
-    fn new() -> Self {
-        Pair {
-            ipvsadm: Vec::new(),
-            rsipvsadm: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, tool: Tool, run: Run) {
-        match tool {
-            Tool::Ipvsadm => self.ipvsadm.push(run),
-            Tool::Rsipvsadm => self.rsipvsadm.push(run),
-        }
-    }
-
-    /// The first failed run's description, if any run failed.
-    fn error(&self, what: &str) -> Option<String> {
-        let failed = |tool: Tool, runs: &[Run]| {
-            runs.iter()
-                .find(|r| !r.ok())
-                .map(|r| r.failure(&format!("{} {what}", tool.name())))
-        };
-        failed(Tool::Ipvsadm, &self.ipvsadm).or_else(|| failed(Tool::Rsipvsadm, &self.rsipvsadm))
-    }
-
-    fn time_row(&self, name: String, min_speedup: f64) -> Row {
-        Row {
-            error: self.error(&name),
-            ipvsadm: median_secs(&self.ipvsadm),
-            rsipvsadm: median_secs(&self.rsipvsadm),
-            target: Target::Speedup(min_speedup),
-            name,
-        }
-    }
-
-    /// Peak memory: the largest of the runs' peaks.
-    fn memory_row(&self, name: String) -> Row {
-        let peak = |runs: &[Run]| runs.iter().map(|r| r.max_rss_kib).max().unwrap_or(0) as f64;
-        Row {
-            error: self.error(&name),
-            ipvsadm: peak(&self.ipvsadm),
-            rsipvsadm: peak(&self.rsipvsadm),
-            target: Target::MaxMemoryKib(MEMORY_TARGET_KIB),
-            name,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Tables of services
-
-/// A table of `services` NAT services with `dests` real servers each, and how often each
-/// of its measurements is repeated.
 #[derive(Clone, Copy)]
-struct TableSpec {
-    services: usize,
-    dests: usize,
+struct Bench {
+    table: Table,
     restore_reps: usize,
     listing_reps: usize,
-    /// Whether `apply` is measured on this table too.
-    apply: bool,
+    /// Whether peak memory rows and `apply` are measured on this table too.
+    memory_and_apply: bool,
 }
 
-impl TableSpec {
-    fn label(&self) -> String {
-        format!("{}x{}", self.services, self.dests)
-    }
-
-    /// The rule file, in ipvsadm's `-S -n` format. Virtual services are 10.1.X.Y:80, the
-    /// real servers of each 10.(100+j).X.Y:8080 (in 10.0.0.0/8, routable on `rs0`).
-    fn rules(&self) -> String {
-        let mut out = String::new();
-        for i in 0..self.services {
-            let (x, y) = (i / 250, i % 250 + 1);
-            let vip = format!("10.1.{x}.{y}:80");
-            writeln!(out, "-A -t {vip} -s rr").expect("write to a String");
-            for j in 0..self.dests {
-                let rip = format!("10.{}.{x}.{y}:8080", 100 + j);
-                writeln!(out, "-a -t {vip} -r {rip} -m -w 1").expect("write to a String");
-            }
+impl Plan {
+    fn new(smoke: bool) -> Plan {
+        let bench = |services, restore_reps, listing_reps, memory_and_apply| Bench {
+            table: Table::tcp(services, 5),
+            restore_reps,
+            listing_reps,
+            memory_and_apply,
+        };
+        let fwmarks = |n| Table {
+            services: n,
+            fwmarks: n,
+            dests: 1,
+        };
+        if smoke {
+            return Plan {
+                single_reps: 2,
+                small: bench(20, 1, 1, false),
+                large: bench(250, 1, 1, true),
+                apply_reps: 1,
+                tiny: (Table::tcp(3, 5), 1),
+                huge: Table::tcp(60, 2),
+                wide: Table::tcp(40, 1),
+                deep: Table::tcp(4, 30),
+                grid: vec![
+                    (Table::tcp(10, 4), 1),
+                    (Table::tcp(20, 2), 1),
+                    (Table::tcp(3, 30), 1),
+                    (fwmarks(20), 1),
+                ],
+            };
         }
-        out
-    }
-}
-
-/// Lines of a listing, sorted: two tables are the same if these are.
-fn sorted_lines(text: &[u8]) -> Vec<String> {
-    let mut lines: Vec<String> = String::from_utf8_lossy(text)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    lines
-}
-
-/// None if `a` and `b` are byte-identical, else where they first differ.
-fn first_difference(a: &[u8], b: &[u8]) -> Option<String> {
-    if a == b {
-        return None;
-    }
-    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
-    let (mut la, mut lb) = (a.lines(), b.lines());
-    for n in 1.. {
-        match (la.next(), lb.next()) {
-            (Some(x), Some(y)) if x == y => continue,
-            (None, None) => break,
-            (x, y) => {
-                return Some(format!(
-                    "DIFFERENT at line {n}: ipvsadm {x:?} vs rsipvsadm {y:?} ({} vs {} lines)",
-                    a.lines().count(),
-                    b.lines().count()
-                ));
-            }
+        Plan {
+            single_reps: 30,
+            small: bench(1_000, 5, 5, false),
+            large: bench(10_000, 3, 3, true),
+            apply_reps: 5,
+            tiny: (Table::tcp(10, 5), 5),
+            huge: Table::tcp(100_000, 2),
+            wide: Table::tcp(30_000, 1),
+            deep: Table::tcp(1_000, 100),
+            grid: vec![
+                (Table::tcp(1_000, 4), 3),
+                (Table::tcp(2_000, 2), 3),
+                (Table::tcp(8_000, 2), 3),
+                (Table::tcp(16_000, 1), 1),
+                (Table::tcp(100, 100), 3),
+                (fwmarks(8_000), 1),
+            ],
         }
     }
-    Some("DIFFERENT (line endings only)".to_string())
+
+    /// How many rows the plan's table has: the smoke run checks it got them all.
+    fn rows(&self) -> usize {
+        let single = 1;
+        let per_bench = |b: &Bench| 3 + if b.memory_and_apply { 2 + 4 } else { 0 };
+        let tiny = 2;
+        let huge = 5;
+        let wide = 1;
+        let deep = 4;
+        single
+            + per_bench(&self.small)
+            + per_bench(&self.large)
+            + tiny
+            + huge
+            + wide
+            + deep
+            + self.grid.len()
+    }
+}
+
+/// A table's rule file, written to /tmp for the tools' stdin, removed when the last
+/// reference to it goes (shared with the namespaces' threads).
+struct RuleFile {
+    table: Table,
+    text: String,
+    path: PathBuf,
+}
+
+impl RuleFile {
+    fn new(table: Table) -> Arc<RuleFile> {
+        let text = table.rules();
+        let path = PathBuf::from(format!("/tmp/bench-rules-{}.txt", table.label()));
+        std::fs::write(&path, &text).expect("write the rule file");
+        Arc::new(RuleFile { table, text, path })
+    }
+
+    fn arg(&self) -> String {
+        self.path.to_str().expect("UTF-8 path").to_string()
+    }
+}
+
+impl Drop for RuleFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Loads `rules` into the current namespace's empty table with `tool` (-R, apply or the
+/// probe), timed; returns the run and what is wrong with the loaded table, if anything
+/// (compared through /proc/net/ip_vs).
+fn load(tool: Tool, how: &str, rules: &RuleFile) -> (Run, Option<String>) {
+    let run = match (tool, how) {
+        (Tool::Probe, _) => {
+            let args = rules.table.probe_load_args();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_tool(tool, &args, None)
+        }
+        (_, "apply") => run_tool(tool, &["apply", &rules.arg()], None),
+        _ => run_tool(tool, &["-R"], Some(&rules.path)),
+    };
+    println!(
+        "bench: {} {how} {}: {:.3} s, {} KiB, status {}",
+        tool.name(),
+        rules.table.label(),
+        run.secs(),
+        run.max_rss_kib,
+        run.status
+    );
+    let problem = if !run.ok() || (tool == Tool::Probe && !run.stderr.is_empty()) {
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        Some(format!(
+            "{} {how} failed: status {}: {stderr}",
+            tool.name(),
+            run.status
+        ))
+    } else {
+        table_difference(&proc_table(), &rules.text)
+    };
+    (run, problem)
 }
 
 // ---------------------------------------------------------------------------------------
-// Measurements
+// Listings
 
-/// What one restore in a fresh namespace left behind.
-struct Restored {
-    run: Run,
-    /// The reference's `-S -n` of the restored table.
-    saved: Vec<u8>,
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    Ln,
+    Sn,
 }
 
-/// Restores `rules` with `tool` into a fresh namespace's empty table, then, untimed,
-/// saves the table with the reference tool and runs `after` on it.
-fn restore_in_fresh_netns<T: Send + 'static>(
-    tool: Tool,
-    rules: PathBuf,
-    after: impl FnOnce() -> T + Send + 'static,
-) -> (Restored, T) {
-    common::in_fresh_netns(move || {
-        let run = run_tool(tool, &["-R"], Some(&rules));
-        let saved = reference(&["-S", "-n"]);
-        let extra = after();
-        clear_table();
-        (Restored { run, saved }, extra)
-    })
+impl Listing {
+    fn name(self) -> &'static str {
+        match self {
+            Listing::Ln => "-Ln",
+            Listing::Sn => "-S -n",
+        }
+    }
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Listing::Ln => &["-L", "-n"],
+            Listing::Sn => &["-S", "-n"],
+        }
+    }
 }
 
-/// Restore timings, the tools alternating, each restore into a fresh namespace; checks
-/// that every restored table is the rule file's. The namespace of the reference's last
-/// restore then hosts the listing measurements (one slow restore fewer); returns them.
-fn measure_restore(
-    spec: &TableSpec,
-    rules_path: &Path,
-    rules: &str,
+/// Times each listing of `jobs` with its tools `reps` times, alternating, in the current
+/// namespace, and the probe's listing once per repetition (its runs go into every
+/// job's `Runs`: it lists the same either way).
+fn time_listings(rules: &RuleFile, reps: usize, jobs: &[(Listing, &[Tool])]) -> Vec<Runs> {
+    let label = rules.table.label();
+    let progress = |what: &str, tool: Tool, run: &Run| {
+        println!(
+            "bench: {what} {label} {}: {:.3} s, {} KiB",
+            tool.name(),
+            run.secs(),
+            run.max_rss_kib
+        );
+    };
+    let mut runs: Vec<Runs> = jobs.iter().map(|_| Runs::new()).collect();
+    for _ in 0..reps {
+        for (runs, (listing, tools)) in runs.iter_mut().zip(jobs) {
+            for &tool in *tools {
+                let run = run_tool(tool, listing.args(), None);
+                progress(listing.name(), tool, &run);
+                runs.push(tool, run);
+            }
+        }
+        let probe = run_tool(Tool::Probe, &["list"], None);
+        progress("list", Tool::Probe, &probe);
+        for runs in &mut runs {
+            runs.push(Tool::Probe, probe.clone());
+        }
+    }
+    runs
+}
+
+/// Checks of one table's listings: both tools print the same (where ipvsadm ran), else
+/// rsipvsadm's -S -n is the rule file and its -Ln has a line per service and real
+/// server; the probe found every service and real server.
+fn check_listings(
+    rules: &RuleFile,
+    jobs: &[(Listing, &[Tool])],
+    runs: &[Runs],
     report: &mut Report,
-) -> (Vec<Pair>, Pair) {
-    let expected = sorted_lines(rules.as_bytes());
-    let mut pair = Pair::new();
+) {
+    let table = &rules.table;
+    for ((listing, _), runs) in jobs.iter().zip(runs) {
+        let what = format!("{} of {}", listing.name(), table.label());
+        let rs = &runs.of(Tool::Rsipvsadm)[0];
+        if let Some(ipvsadm) = runs.of(Tool::Ipvsadm).first() {
+            let same = first_difference(&ipvsadm.stdout, &rs.stdout);
+            report.check(format!("{what} byte-identical"), same);
+            if *listing == Listing::Sn {
+                let problem = table_difference(&ipvsadm.stdout, &rules.text);
+                report.check(format!("{what} of ipvsadm equals the rule file"), problem);
+            }
+        } else if *listing == Listing::Sn {
+            let problem = table_difference(&rs.stdout, &rules.text);
+            report.check(format!("{what} of rsipvsadm equals the rule file"), problem);
+        } else {
+            let want = 3 + table.total_services() * (1 + table.dests);
+            let got = rs.stdout_lines();
+            let problem = (got != want).then(|| format!("{got} lines, expected {want}"));
+            report.check(format!("{what} of rsipvsadm has a line per entry"), problem);
+        }
+    }
+    if let Some(probe) = runs.first().and_then(|r| r.of(Tool::Probe).first()) {
+        let want = table.probe_list_summary();
+        let got = String::from_utf8_lossy(&probe.stdout);
+        let problem = (got != want).then(|| format!("printed {got:?}, expected {want:?}"));
+        report.check(
+            format!("probe's listing of {} complete", table.label()),
+            problem,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The existing comparison: restore and listings of 1000x5 and 10000x5, apply
+
+/// Restore timings, the tools and the probe alternating, each into a fresh namespace;
+/// checks that every loaded table is the rule file. The namespace of the reference's
+/// last restore then hosts the listing measurements (one slow restore fewer); returns
+/// them with the restore runs.
+fn measure_restore(bench: &Bench, rules: &Arc<RuleFile>, report: &mut Report) -> (Vec<Runs>, Runs) {
+    let mut restores = Runs::new();
     let mut mismatch = None;
     let mut listings = Vec::new();
-    for rep in 0..spec.restore_reps {
-        for tool in TOOLS {
-            let host_listings = tool == Tool::Ipvsadm && rep + 1 == spec.restore_reps;
-            let listing_reps = spec.listing_reps;
-            let (restored, pairs) =
-                restore_in_fresh_netns(tool, rules_path.to_path_buf(), move || {
-                    if host_listings {
-                        time_listings(listing_reps)
-                    } else {
-                        Vec::new()
-                    }
-                });
-            println!(
-                "bench: restore {} rep {} {}: {:.3} s, status {}",
-                spec.label(),
-                rep + 1,
-                tool.name(),
-                restored.run.elapsed.as_secs_f64(),
-                restored.run.status
-            );
-            if mismatch.is_none() && sorted_lines(&restored.saved) != expected {
-                mismatch = Some(format!(
-                    "DIFFERENT: the table {} restored has {} lines in -S -n, the rule file {}",
-                    tool.name(),
-                    restored.saved.iter().filter(|&&b| b == b'\n').count(),
-                    expected.len()
-                ));
-            }
-            pair.push(tool, restored.run);
-            listings.extend(pairs);
+    for rep in 0..bench.restore_reps {
+        for tool in [Tool::Ipvsadm, Tool::Rsipvsadm, Tool::Probe] {
+            let host_listings = tool == Tool::Ipvsadm && rep + 1 == bench.restore_reps;
+            let reps = bench.listing_reps;
+            let (run, problem, runs) = in_netns_with(rules, move |rules| {
+                let how = if tool == Tool::Probe { "load" } else { "-R" };
+                let (run, problem) = load(tool, how, rules);
+                let runs = if host_listings {
+                    time_listings(rules, reps, &[(Listing::Ln, &TOOLS), (Listing::Sn, &TOOLS)])
+                } else {
+                    Vec::new()
+                };
+                (run, problem, runs)
+            });
+            mismatch = mismatch.or(problem);
+            restores.push(tool, run);
+            listings.extend(runs);
         }
     }
     report.check(
-        format!("tables restored from {} equal the rule file", spec.label()),
+        format!(
+            "tables loaded from {} equal the rule file",
+            bench.table.label()
+        ),
         mismatch,
     );
-    let name = format!("restore -R {}", spec.label());
-    report.rows.push(pair.time_row(name, 7.0));
-    (listings, pair)
+    let name = format!("restore -R {} (probe: load)", bench.table.label());
+    report.push(restores.row(name, &[Target::Speedup(7.0), RESTORE_VS_PROBE]));
+    (listings, restores)
 }
 
-/// The listings compared: name in the table, arguments, speedup target.
-const LISTINGS: [(&str, &[&str]); 2] = [("-Ln", &["-L", "-n"]), ("-S -n", &["-S", "-n"])];
-
-/// Runs each listing `reps` times by both tools (alternating) on the current namespace's
-/// table; one `Pair` per entry of `LISTINGS`.
-fn time_listings(reps: usize) -> Vec<Pair> {
-    let mut pairs: Vec<Pair> = LISTINGS.iter().map(|_| Pair::new()).collect();
-    for _ in 0..reps {
-        for (pair, (_, args)) in pairs.iter_mut().zip(LISTINGS) {
-            for tool in TOOLS {
-                pair.push(tool, run_tool(tool, args, None));
-            }
-        }
-    }
-    pairs
-}
-
-/// Rows (times, and peaks if `memory`) and byte-identity checks of the listings.
-fn report_listings(spec: &TableSpec, pairs: &[Pair], memory: bool, report: &mut Report) {
-    for (pair, (listing, _)) in pairs.iter().zip(LISTINGS) {
-        let what = format!("{listing} of {}", spec.label());
-        let same = first_difference(&pair.ipvsadm[0].stdout, &pair.rsipvsadm[0].stdout);
-        report.check(format!("{what} byte-identical"), same);
-        report.rows.push(pair.time_row(what.clone(), 2.5));
-        if memory {
-            report
-                .rows
-                .push(pair.memory_row(format!("peak RSS {what}")));
-        }
-    }
-}
-
-/// `-A -t 10.0.0.1:80 -s rr` on an empty table, `SINGLE_REPS` times per tool, each
-/// tool in its own fresh namespace, the service deleted (untimed) after each.
-fn measure_single_command(report: &mut Report) {
-    let add = ["-A", "-t", SINGLE_SERVICE, "-s", "rr"];
-    let mut pair = Pair::new();
-    for tool in TOOLS {
-        let runs = common::in_fresh_netns(move || {
-            let mut runs = Vec::new();
-            for rep in 0..=SINGLE_REPS {
-                let run = run_tool(tool, &add, None);
-                reference(&["-D", "-t", SINGLE_SERVICE]);
-                if rep > 0 {
-                    runs.push(run); // rep 0 is the warm-up
-                }
-            }
-            runs
-        });
-        for run in runs {
-            pair.push(tool, run);
-        }
-    }
-    let name = format!("single -A -t {SINGLE_SERVICE} -s rr");
-    report.rows.push(pair.time_row(name, 1.0));
-}
-
-fn bench_table(spec: TableSpec, memory: bool, report: &mut Report) {
-    let rules = spec.rules();
-    let rules_path = PathBuf::from(format!("/tmp/bench-rules-{}.txt", spec.label()));
-    std::fs::write(&rules_path, &rules).expect("write the rule file");
+fn bench_table(bench: Bench, plan: &Plan, report: &mut Report) {
+    let rules = RuleFile::new(bench.table);
     println!(
         "bench: table {}: {} rule lines, {} restores and {} listings per tool",
-        spec.label(),
-        rules.lines().count(),
-        spec.restore_reps,
-        spec.listing_reps
+        bench.table.label(),
+        rules.text.lines().count(),
+        bench.restore_reps,
+        bench.listing_reps
     );
-    let (listings, restores) = measure_restore(&spec, &rules_path, &rules, report);
-    report_listings(&spec, &listings, memory, report);
-    if spec.apply {
-        measure_apply(&spec, &rules_path, &rules, &restores, report);
-    }
-    std::fs::remove_file(&rules_path).expect("remove the rule file");
-}
-
-/// The rule file with 1% of the services changed: every 200th a real server's weight,
-/// every 200th (offset 100) a real server replaced by another.
-fn changed_rules(rules: &str, services: usize) -> String {
-    let mut out = String::new();
-    let mut service = 0;
-    for line in rules.lines() {
-        if line.starts_with("-A ") {
-            service += 1;
+    let (listings, restores) = measure_restore(&bench, &rules, report);
+    let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, &TOOLS), (Listing::Sn, &TOOLS)];
+    check_listings(&rules, &jobs, &listings, report);
+    for ((listing, _), runs) in jobs.iter().zip(&listings) {
+        let what = format!("{} of {}", listing.name(), bench.table.label());
+        report.push(runs.row(what.clone(), &[Target::Speedup(2.5), LISTING_VS_PROBE]));
+        if bench.memory_and_apply {
+            let row = runs.row(format!("peak RSS {what}"), &[LISTING_RSS]);
+            report.push(row.memory_only());
         }
-        let i = service - 1;
-        let first_dest = line.contains(" -r 10.100.");
-        let last_dest = line.contains(" -r 10.104.");
-        let changed = if i % 200 == 0 && first_dest {
-            line.replace(" -w 1", " -w 2")
-        } else if i % 200 == 100 && last_dest {
-            line.replace(" -r 10.104.", " -r 10.105.")
-        } else {
-            line.to_string()
-        };
-        writeln!(out, "{changed}").expect("write to a String");
     }
-    assert_eq!(service, services);
-    out
+    if bench.memory_and_apply {
+        measure_apply(&bench, plan, &rules, &restores, report);
+    }
 }
-
-/// Pairs of rsipvsadm -R and apply of the whole rule file to an empty table: the two
-/// differ by a few tenths of a second, about the noise of one run under emulation.
-const APPLY_REPS: usize = 5;
 
 /// `rsipvsadm apply`: of the whole rule file to an empty table (against rsipvsadm -R),
 /// and of a file changing 1% of the services to the restored table (against rsipvsadm
-/// -Ln of that table, and against ipvsadm -C + ipvsadm -R of the whole file).
+/// -Ln of that table, and against ipvsadm -C + ipvsadm -R of the whole file), and of the
+/// rule file itself to that table (nothing to change: apply's read, against the probe's
+/// listing).
 fn measure_apply(
-    spec: &TableSpec,
-    rules_path: &Path,
-    rules: &str,
-    restores: &Pair,
+    bench: &Bench,
+    plan: &Plan,
+    rules: &Arc<RuleFile>,
+    restores: &Runs,
     report: &mut Report,
 ) {
-    let expected = sorted_lines(rules.as_bytes());
-    let rules_arg = rules_path.to_str().expect("UTF-8 path").to_string();
+    let label = bench.table.label();
     // Side by side: each rep loads the file with rsipvsadm -R, then with apply, each in a
     // fresh namespace, so both meet the same leftovers (the kernel frees a namespace's
     // table after it is gone, in the background).
-    let mut empty = Pair::new();
+    let (mut restore_runs, mut apply_runs) = (Vec::new(), Vec::new());
     let mut mismatch = None;
-    for rep in 0..APPLY_REPS {
-        let restore_path = rules_path.to_path_buf();
-        let restore = common::in_fresh_netns(move || {
-            let run = run_tool(Tool::Rsipvsadm, &["-R"], Some(&restore_path));
-            clear_table();
-            run
-        });
-        empty.push(Tool::Ipvsadm, restore);
-        let rules_arg = rules_arg.clone();
-        let (run, saved) = common::in_fresh_netns(move || {
-            let run = run_tool(Tool::Rsipvsadm, &["apply", &rules_arg], None);
-            let saved = reference(&["-S", "-n"]);
-            clear_table();
-            (run, saved)
-        });
-        println!(
-            "bench: apply {} to an empty table rep {}: {:.3} s (rsipvsadm -R {:.3} s), \
-             status {}",
-            spec.label(),
-            rep + 1,
-            run.elapsed.as_secs_f64(),
-            empty.ipvsadm[rep].elapsed.as_secs_f64(),
-            run.status
-        );
-        if mismatch.is_none() && sorted_lines(&saved) != expected {
-            mismatch = Some("DIFFERENT: the applied table is not the rule file's".into());
+    for _ in 0..plan.apply_reps {
+        for how in ["-R", "apply"] {
+            let (run, problem) =
+                in_netns_with(rules, move |rules| load(Tool::Rsipvsadm, how, rules));
+            mismatch = mismatch.or(problem);
+            if how == "apply" {
+                &mut apply_runs
+            } else {
+                &mut restore_runs
+            }
+            .push(run);
         }
-        empty.push(Tool::Rsipvsadm, run);
     }
     report.check(
-        format!("tables applied from {} equal the rule file", spec.label()),
+        format!("tables applied from {label} equal the rule file"),
         mismatch,
     );
-    let mut row = empty.time_row(
-        format!(
-            "apply {} to an empty table (baseline: rsipvsadm -R)",
-            spec.label()
-        ),
-        0.0,
-    );
-    row.target = Target::WithinFactor(1.2);
-    report.rows.push(row);
+    let mut empty = Runs::new();
+    empty.set(Tool::Ipvsadm, restore_runs);
+    empty.set(Tool::Rsipvsadm, apply_runs);
+    let name = format!("apply {label} to an empty table (baseline: rsipvsadm -R)");
+    let mut row = empty.row(name, &[Target::WithinBaseline(1.2)]);
+    row.rss_ipvsadm = None;
+    report.push(row);
 
-    let changed = changed_rules(rules, spec.services);
-    let changed_path = PathBuf::from(format!("/tmp/bench-changed-{}.txt", spec.label()));
+    let (changed, plan_lines) = changed_rules(&bench.table, &rules.text);
+    let changed_path = PathBuf::from(format!("/tmp/bench-changed-{label}.txt"));
     std::fs::write(&changed_path, &changed).expect("write the changed rule file");
     let changed_arg = changed_path.to_str().expect("UTF-8 path").to_string();
-    let reps = spec.listing_reps;
-    let rules_path = rules_path.to_path_buf();
-    let (applies, listings, flush, problem) = common::in_fresh_netns(move || {
+    let rules_arg = rules.arg();
+    let rules_path = rules.path.clone();
+    let reps = bench.listing_reps;
+    let (applies, listings, reads, flush, problem) = common::in_fresh_netns(move || {
         let restore = run_tool(Tool::Rsipvsadm, &["-R"], Some(&rules_path));
         assert!(restore.ok(), "{}", restore.failure("rsipvsadm -R"));
-        let (mut applies, mut listings) = (Vec::new(), Vec::new());
+        let (mut applies, mut listings, mut reads) = (Vec::new(), Vec::new(), Runs::new());
         let mut problem = None;
         for _ in 0..reps {
-            for (file, lines) in [(&changed_arg, 150), (&rules_arg, 150)] {
+            for (file, lines) in [(&changed_arg, plan_lines), (&rules_arg, plan_lines)] {
                 let run = run_tool(Tool::Rsipvsadm, &["apply", file], None);
-                let plan = run.stdout.iter().filter(|&&b| b == b'\n').count();
+                let plan = run.stdout_lines();
                 if problem.is_none() && (!run.ok() || plan != lines) {
                     problem = Some(format!(
                         "apply of 1% printed {plan} plan lines (expected {lines}), {}",
@@ -771,83 +434,298 @@ fn measure_apply(
                 applies.push(run);
             }
             listings.push(run_tool(Tool::Rsipvsadm, &["-L", "-n"], None));
+            let read = run_tool(Tool::Rsipvsadm, &["apply", &rules_arg], None);
+            if problem.is_none() && (!read.ok() || read.stdout_lines() != 0) {
+                problem = Some(format!(
+                    "apply of the table as it is printed {} plan lines, {}",
+                    read.stdout_lines(),
+                    read.failure("apply")
+                ));
+            }
+            reads.push(Tool::Rsipvsadm, read);
+            reads.push(Tool::Probe, run_tool(Tool::Probe, &["list"], None));
         }
         let flush = run_tool(Tool::Ipvsadm, &["-C"], None);
-        (applies, listings, flush, problem)
+        (applies, listings, reads, flush, problem)
     });
     std::fs::remove_file(&changed_path).expect("remove the changed rule file");
     for run in &applies {
-        println!(
-            "bench: apply 1% of {}: {:.3} s",
-            spec.label(),
-            run.elapsed.as_secs_f64()
-        );
+        println!("bench: apply 1% of {label}: {:.3} s", run.secs());
     }
     report.check(
-        format!("apply of 1% of {} plans 150 changes each way", spec.label()),
+        format!(
+            "apply of 1% of {label} plans {plan_lines} changes each way, none for the same table"
+        ),
         problem,
     );
-    let mut against_listing = Pair::new();
-    against_listing.ipvsadm = listings;
-    against_listing.rsipvsadm = applies;
-    let mut row = against_listing.time_row(
-        format!("apply 1% of {} (baseline: rsipvsadm -Ln)", spec.label()),
-        0.0,
-    );
-    row.target = Target::WithinFactor(1.1);
-    report.rows.push(row);
-    let flush_and_restore = flush.elapsed.as_secs_f64() + median_secs(&restores.ipvsadm);
+    let mut against_listing = Runs::new();
+    against_listing.set(Tool::Ipvsadm, listings);
+    against_listing.set(Tool::Rsipvsadm, applies);
+    let name = format!("apply 1% of {label} (baseline: rsipvsadm -Ln)");
+    let mut row = against_listing.row(name, &[Target::WithinBaseline(1.1)]);
+    row.rss_ipvsadm = None;
+    report.push(row);
+    let flush_and_restore = flush.secs() + median_secs(restores.of(Tool::Ipvsadm));
     let mut row = Row {
-        name: format!("apply 1% of {} (baseline: ipvsadm -C + -R)", spec.label()),
-        ipvsadm: flush_and_restore,
-        rsipvsadm: median_secs(&against_listing.rsipvsadm),
-        target: Target::Speedup(5.0),
+        name: format!("apply 1% of {label} (baseline: ipvsadm -C + -R)"),
+        ipvsadm: Some(flush_and_restore),
+        rsipvsadm: Some(median_secs(against_listing.of(Tool::Rsipvsadm))),
+        targets: vec![Target::Speedup(5.0)],
         error: against_listing.error("apply"),
+        ..Row::default()
     };
     if !flush.ok() {
         row.error = Some(flush.failure("ipvsadm -C"));
     }
-    report.rows.push(row);
+    report.push(row);
+    let name = format!("apply's read of {label} (apply, nothing to change; probe: list)");
+    report.push(reads.row(name, &[READ_VS_PROBE]));
+}
+
+/// `-A -t 10.0.0.1:80 -s rr` on an empty table, `single_reps` times per tool, each
+/// tool in its own fresh namespace, the service deleted (untimed) after each.
+fn measure_single_command(plan: &Plan, report: &mut Report) {
+    let add = ["-A", "-t", SINGLE_SERVICE, "-s", "rr"];
+    let reps = plan.single_reps;
+    let mut runs = Runs::new();
+    for tool in TOOLS {
+        let tool_runs = common::in_fresh_netns(move || {
+            let mut runs = Vec::new();
+            for rep in 0..=reps {
+                let run = run_tool(tool, &add, None);
+                reference(&["-D", "-t", SINGLE_SERVICE]);
+                if rep > 0 {
+                    runs.push(run); // rep 0 is the warm-up
+                }
+            }
+            runs
+        });
+        runs.set(tool, tool_runs);
+    }
+    let name = format!("single -A -t {SINGLE_SERVICE} -s rr");
+    report.push(runs.row(name, &[Target::Speedup(1.0)]));
+}
+
+// ---------------------------------------------------------------------------------------
+// Issues 13 and 14: every size against the probe, peak memory
+
+/// Runs `f` with the rule file in a fresh namespace, emptied afterwards.
+fn in_netns_with<T: Send + 'static>(
+    rules: &Arc<RuleFile>,
+    f: impl FnOnce(&RuleFile) -> T + Send + 'static,
+) -> T {
+    let rules = Arc::clone(rules);
+    common::in_fresh_netns(move || {
+        let result = f(&rules);
+        clear_table();
+        result
+    })
+}
+
+/// Listings of a small table (issue 13's sizes start at 10 services): both tools and
+/// the probe.
+fn bench_tiny(plan: &Plan, report: &mut Report) {
+    let (table, reps) = plan.tiny;
+    let rules = RuleFile::new(table);
+    let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, &TOOLS), (Listing::Sn, &TOOLS)];
+    let (problem, runs) = in_netns_with(&rules, move |rules| {
+        let (_, problem) = load(Tool::Rsipvsadm, "-R", rules);
+        (problem, time_listings(rules, reps, &jobs))
+    });
+    report.check(
+        format!("table loaded from {} equals the rule file", table.label()),
+        problem,
+    );
+    check_listings(&rules, &jobs, &runs, report);
+    for ((listing, _), runs) in jobs.iter().zip(&runs) {
+        let name = format!("{} of {}", listing.name(), table.label());
+        report.push(runs.row(name, &[LISTING_VS_PROBE]));
+    }
+}
+
+/// 100,000 x 2: rsipvsadm -R loads the table (a measurement of its own: time and peak
+/// memory) for the listings: each tool once, ipvsadm only -Ln (it takes minutes). Then
+/// the probe's load, on which apply's read is timed (nothing to change), and apply to
+/// an empty table.
+fn bench_huge(plan: &Plan, report: &mut Report) {
+    let table = plan.huge;
+    let label = table.label();
+    let rules = RuleFile::new(table);
+    let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, &TOOLS), (Listing::Sn, RS_ONLY)];
+    let (restore, problem, runs) = in_netns_with(&rules, move |rules| {
+        let (restore, problem) = load(Tool::Rsipvsadm, "-R", rules);
+        (restore, problem, time_listings(rules, 1, &jobs))
+    });
+    report.check(
+        format!("table restored from {label} equals the rule file"),
+        problem,
+    );
+    check_listings(&rules, &jobs, &runs, report);
+    let (probe_load, problem, read) = in_netns_with(&rules, move |rules| {
+        let (load, problem) = load(Tool::Probe, "load", rules);
+        let read = run_tool(Tool::Rsipvsadm, &["apply", &rules.arg()], None);
+        let label = rules.table.label();
+        println!(
+            "bench: apply's read {label} rsipvsadm: {:.3} s",
+            read.secs()
+        );
+        (load, problem, read)
+    });
+    report.check(
+        format!("table the probe loaded for {label} equals the rule file"),
+        problem,
+    );
+    let read_problem = (!read.ok() || read.stdout_lines() != 0).then(|| {
+        format!(
+            "{} plan lines, {}",
+            read.stdout_lines(),
+            read.failure("apply")
+        )
+    });
+    report.check(
+        format!("apply of {label} to the same table changes nothing"),
+        read_problem,
+    );
+    let (apply, problem) = in_netns_with(&rules, |rules| load(Tool::Rsipvsadm, "apply", rules));
+    report.check(
+        format!("table applied from {label} equals the rule file"),
+        problem,
+    );
+
+    let mut restores = Runs::new();
+    restores.push(Tool::Rsipvsadm, restore);
+    restores.push(Tool::Probe, probe_load);
+    report.push(restores.row(format!("restore -R {label} (probe: load)"), &[LOADING_RSS]));
+    let mut applies = Runs::new();
+    applies.push(Tool::Rsipvsadm, apply);
+    report.push(applies.row(format!("apply {label} to an empty table"), &[LOADING_RSS]));
+    let [ln, sn] = &runs[..] else { unreachable!() };
+    report.push(ln.row(
+        format!("-Ln of {label}"),
+        &[LISTING_VS_PROBE, Target::ProbeSpeedup(3.0), LISTING_RSS],
+    ));
+    report.push(sn.row(
+        format!("-S -n of {label}"),
+        &[LISTING_VS_PROBE, LISTING_RSS],
+    ));
+    let mut reads = Runs::new();
+    reads.push(Tool::Rsipvsadm, read);
+    reads.set(Tool::Probe, ln.of(Tool::Probe).to_vec());
+    let name = format!("apply's read of {label} (apply, nothing to change; probe: list)");
+    report.push(reads.row(name, &[READ_VS_PROBE]));
+}
+
+/// 30,000 x 1, loaded by the probe (the fastest loader): rsipvsadm's -Ln against the
+/// probe's listing.
+fn bench_wide(plan: &Plan, report: &mut Report) {
+    let table = plan.wide;
+    let rules = RuleFile::new(table);
+    let jobs: [(Listing, &[Tool]); 1] = [(Listing::Ln, RS_ONLY)];
+    let (problem, runs) = in_netns_with(&rules, move |rules| {
+        let (_, problem) = load(Tool::Probe, "load", rules);
+        (problem, time_listings(rules, 1, &jobs))
+    });
+    report.check(
+        format!(
+            "table the probe loaded for {} equals the rule file",
+            table.label()
+        ),
+        problem,
+    );
+    check_listings(&rules, &jobs, &runs, report);
+    let name = format!("-Ln of {}", table.label());
+    report.push(runs[0].row(name, &[Target::ProbeSpeedup(3.0)]));
+}
+
+/// 1,000 x 100: peak memory of -R, apply and the listings (times against the probe for
+/// information).
+fn bench_deep(plan: &Plan, report: &mut Report) {
+    let table = plan.deep;
+    let label = table.label();
+    let rules = RuleFile::new(table);
+    let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, RS_ONLY), (Listing::Sn, RS_ONLY)];
+    let (restore, problem, runs) = in_netns_with(&rules, move |rules| {
+        let (restore, problem) = load(Tool::Rsipvsadm, "-R", rules);
+        (restore, problem, time_listings(rules, 1, &jobs))
+    });
+    report.check(
+        format!("table restored from {label} equals the rule file"),
+        problem,
+    );
+    check_listings(&rules, &jobs, &runs, report);
+    let (apply, problem) = in_netns_with(&rules, |rules| load(Tool::Rsipvsadm, "apply", rules));
+    report.check(
+        format!("table applied from {label} equals the rule file"),
+        problem,
+    );
+    let mut restores = Runs::new();
+    restores.push(Tool::Rsipvsadm, restore);
+    report.push(restores.row(format!("restore -R {label}"), &[LOADING_RSS]));
+    let mut applies = Runs::new();
+    applies.push(Tool::Rsipvsadm, apply);
+    report.push(applies.row(format!("apply {label} to an empty table"), &[LOADING_RSS]));
+    for ((listing, _), runs) in jobs.iter().zip(&runs) {
+        report.push(runs.row(format!("{} of {label}", listing.name()), &[LISTING_RSS]));
+    }
+}
+
+/// ipvsadm-validate's grid: -S -n of each table by ipvsadm, rsipvsadm and the probe.
+fn bench_grid(plan: &Plan, report: &mut Report) {
+    for &(table, reps) in &plan.grid {
+        let rules = RuleFile::new(table);
+        let jobs: [(Listing, &[Tool]); 1] = [(Listing::Sn, &TOOLS)];
+        let (problem, runs) = in_netns_with(&rules, move |rules| {
+            let (_, problem) = load(Tool::Rsipvsadm, "-R", rules);
+            (problem, time_listings(rules, reps, &jobs))
+        });
+        report.check(
+            format!("table loaded from {} equals the rule file", table.label()),
+            problem,
+        );
+        check_listings(&rules, &jobs, &runs, report);
+        let name = format!("grid: -S -n of {}", table.label());
+        report.push(runs[0].row(name, &[LISTING_VS_PROBE]));
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(MEASURE_MODE) {
-        measure_helper(&args[1..]);
+        measure::measure_helper(&args[1..]);
     }
     if !common::in_vm() {
         eprintln!("bench: runs inside the test VM only: use tests/bench/run");
         std::process::exit(2);
     }
     common::require_ipvs();
+    let smoke = std::env::var_os("RSIPVSADM_BENCH_SMALL").is_some_and(|v| v == "1");
+    let plan = Plan::new(smoke);
     let started = Instant::now();
-    let mut report = Report::default();
-    measure_single_command(&mut report);
-    let small = TableSpec {
-        services: 1_000,
-        dests: 5,
-        restore_reps: 5,
-        listing_reps: 5,
-        apply: false,
+    let mut report = Report {
+        smoke,
+        ..Report::default()
     };
-    let large = TableSpec {
-        services: 10_000,
-        dests: 5,
-        restore_reps: 3,
-        listing_reps: 3,
-        apply: true,
-    };
-    bench_table(small, false, &mut report);
-    bench_table(large, true, &mut report);
+    measure_single_command(&plan, &mut report);
+    bench_table(plan.small, &plan, &mut report);
+    bench_table(plan.large, &plan, &mut report);
+    bench_tiny(&plan, &mut report);
+    bench_wide(&plan, &mut report);
+    bench_deep(&plan, &mut report);
+    bench_grid(&plan, &mut report);
+    bench_huge(&plan, &mut report);
+    let shape = (report.rows.len() != plan.rows())
+        .then(|| format!("{} rows, the plan has {}", report.rows.len(), plan.rows()));
+    report.check("the table has every row of the plan".to_string(), shape);
     report.print();
     let good = report.all_good();
+    let verdict = match (smoke, good) {
+        (true, true) => "smoke run: every row measured, every check passed (targets not judged)",
+        (true, false) => "smoke run: a row or a check FAILED",
+        (false, true) => "every target met",
+        (false, false) => "some target NOT met",
+    };
     println!(
-        "bench: {} ({:.0} s)",
-        if good {
-            "every target met"
-        } else {
-            "some target NOT met"
-        },
+        "bench: {verdict} ({:.0} s)",
         started.elapsed().as_secs_f64()
     );
     std::process::exit(if good { 0 } else { 1 });

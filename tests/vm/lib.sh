@@ -31,7 +31,8 @@ VM_EXTRA_MODULES="veth dummy ipip ip_gre fou ip6_tunnel ip6_gre"
 VM_CACHE_FORMAT="2 $VM_EXTRA_MODULES"
 
 # Host packages the scripts use, as "command-or-file:package".
-VM_HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod modinfo:kmod
+VM_HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod modinfo:kmod gcc:gcc
+/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 /usr/sbin/ip:iproute2 /usr/sbin/ipvsadm:ipvsadm /etc/services:netbase
 /etc/protocols:netbase flock:util-linux jq:jq groff:groff-base zsh:zsh fish:fish awk:mawk
 debootstrap:debootstrap systemd-analyze:systemd promtool:prometheus"
