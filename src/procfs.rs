@@ -230,9 +230,13 @@ impl TableParser {
             }),
             [protocol, addr_port, scheduler, rest @ ..] => {
                 let (addr, port) = endpoint(addr_port)?;
-                let protocol = match Protocol::from_label(protocol) {
-                    Some(known) => known,
-                    None => Protocol::Other(protocol.strip_prefix("IP_")?.parse().ok()?),
+                // The kernel's names (ip_vs_proto_name()), `IP_<n>` for the rest.
+                let protocol = match (Protocol::from_label(protocol), *protocol) {
+                    (Some(known), _) => known,
+                    (None, "IP") => Protocol::Other(0),
+                    (None, "ICMP") => Protocol::Other(1),
+                    (None, "ICMPv6") => Protocol::Other(58),
+                    (None, other) => Protocol::Other(other.strip_prefix("IP_")?.parse().ok()?),
                 };
                 self.services.push(ProcService {
                     key: ProcKey::Addr {
@@ -348,9 +352,23 @@ UDP  [2001:0db8:0000:0000:0000:0000:0000:0001]:0035 sh
   -> [2001:0db8:0000:0000:0000:0000:0000:0002]:0035      Tunnel  3      0          0         
 FWM  0000002A mh persistent 75000 FFFFFFFF
 IP_47  0A000009:0000 wlc persistent 90000 FFFFFF00
+ICMP  0A000009:0000 rr 
+ICMPv6  [2001:0db8:0000:0000:0000:0000:0000:0001]:0000 rr 
+IP  0A000009:0000 rr 
 ";
         let table = parse_table(text).unwrap();
-        assert_eq!(table.len(), 4);
+        assert_eq!(table.len(), 7);
+        let protocols: Vec<_> = table[4..]
+            .iter()
+            .map(|s| match s.key {
+                ProcKey::Addr { protocol, .. } => protocol,
+                ProcKey::Fwmark(_) => Protocol::Tcp,
+            })
+            .collect();
+        assert_eq!(
+            protocols,
+            [Protocol::Other(1), Protocol::Other(58), Protocol::Other(0)]
+        );
         assert_eq!(
             table[0].key,
             ProcKey::Addr {
