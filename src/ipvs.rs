@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
+use crate::listing::{DestDetail, ProcMatcher};
 use crate::model::{
     Destination, Info, RealServer, Request, Service, ServiceKey, State, SyncDaemon, Timeouts,
     VirtualService,
@@ -17,10 +18,13 @@ use crate::netlink::codec::{self, daemon_nest, ipvs_message, key_attr, service_n
 use crate::netlink::message::{GenlMessage, genl_attrs};
 use crate::netlink::nla::RawNla;
 use crate::netlink::socket::{EncodedBatch, GenlSocket};
+use crate::procfs;
 
 pub struct Ipvs {
     sock: GenlSocket,
     family: u16,
+    /// The network namespace the socket was opened in, if procfs shows it.
+    netns: Option<(u64, u64)>,
 }
 
 impl Ipvs {
@@ -36,7 +40,11 @@ impl Ipvs {
                     .ok_or(Error::IpvsMissing)?
             }
         };
-        Ok(Ipvs { sock, family })
+        Ok(Ipvs {
+            sock,
+            family,
+            netns: thread_netns(),
+        })
     }
 
     pub fn info(&mut self) -> Result<Info> {
@@ -63,27 +71,82 @@ impl Ipvs {
     /// positions, and the kernel sends a service again. Only the first copy is kept.
     /// (A service deleted elsewhere can make a dump skip one; nothing shows that.)
     pub fn listed_services(&mut self) -> Result<Vec<VirtualService>> {
-        let msg = ipvs_message::<CmdAttr>(IpvsCmd::GetService, vec![]);
-        let mut services = self.sock.dump_payloads(self.family, &msg, |payload| {
-            let (service, observed) = codec::service_from_reply(genl_attrs(payload)?)?;
-            Ok(VirtualService {
-                service,
-                observed,
-                dests: Vec::new(),
-            })
-        })?;
-        let mut seen = HashSet::with_capacity(services.len());
-        services.retain(|vs| seen.insert(vs.service.key));
-        Ok(services)
+        dump_services(&mut self.sock, self.family)
     }
 
     /// Every service with its real servers: the table, in the kernel's order.
     pub fn table(&mut self) -> Result<Vec<VirtualService>> {
-        let mut services = self.listed_services()?;
-        for vs in &mut services {
-            vs.dests = self.real_servers(&vs.service.key)?;
+        self.table_with(DestDetail::Full)
+    }
+
+    /// The table, with destinations as detailed as `detail` asks, read the cheapest way
+    /// that gives it: the service dump in the kernel's largest chunks, then the
+    /// destinations from `/proc/net/ip_vs` (up to `PROC_READ_BUDGET`, where the listing
+    /// needs no more than it shows, checked against the dump: [`crate::listing`]), and a
+    /// destination dump for every other service.
+    ///
+    /// Why, measured in the VM (Debian 6.1 under emulation on a loaded host, 2026-11-26):
+    /// the kernel walks its table from the start for every service-dump chunk and for
+    /// every `read()` of the proc file (a page at most), so both are quadratic. At
+    /// 100,000 services x 2 the service dump alone took 27-28 s in 32 KiB chunks (about
+    /// 100 services each; 4 KiB chunks made it 105 s), the whole proc file 60-65 s, the
+    /// probe's listing 30-33 s. So neither the proc file as the source of the service
+    /// keys (it also silently misses services before 7.1 when other namespaces have
+    /// some) nor as the source of every destination pays at that size; it pays for its
+    /// first few megabytes (30,000 x 1, 2.7 MB: 0.4-2.8 s against 4-5 s of destination
+    /// dumps). Destination dumps cannot be pipelined many per `sendmsg()`: an IPVS dump
+    /// with entries sends its NLMSG_DONE in a second chunk, built only inside the next
+    /// `recvmsg()`, so every dump after it in the batch is refused with EBUSY (seen on
+    /// 6.1: each dump read as a 356-byte chunk, then a 20-byte DONE).
+    pub fn table_with(&mut self, detail: DestDetail) -> Result<Vec<VirtualService>> {
+        // In the largest chunks the kernel builds: it walks its table from the start for
+        // every chunk (before 7.1 the table of every namespace), so the number of chunks
+        // is what a large table's dump costs. On a socket of its own when it surely is in
+        // the same namespace, so that this one's destination dumps keep their one-page
+        // chunks (see `initial_recv_len` in the socket: a 32 KiB allocation for each of
+        // their two chunks costs more).
+        let mut own;
+        let sock = if self.netns.is_some() && thread_netns() == self.netns {
+            own = GenlSocket::connect()?;
+            &mut own
+        } else {
+            &mut self.sock
+        };
+        sock.prime_large_chunks()?;
+        let mut services = dump_services(sock, self.family)?;
+        let unfilled = self.dests_from_proc(&mut services, detail);
+        for i in unfilled {
+            services[i].dests = self.real_servers(&services[i].service.key)?;
         }
         Ok(services)
+    }
+
+    /// Fills destinations from `/proc/net/ip_vs` as far as it shows them as `detail` asks;
+    /// returns the services whose destinations are still to be dumped.
+    fn dests_from_proc(&self, services: &mut [VirtualService], detail: DestDetail) -> Vec<usize> {
+        let all = (0..services.len()).collect();
+        // The file shows the thread's namespace, which must be the socket's.
+        if detail == DestDetail::Full || services.is_empty() || self.netns.is_none() {
+            return all;
+        }
+        if thread_netns() != self.netns {
+            return all;
+        }
+        let mut matcher = ProcMatcher::new(services, detail);
+        let mut budget = PROC_READ_BUDGET;
+        let read = procfs::each_service(|record| {
+            // The record's bytes, roughly: a service line and a line per destination.
+            let bytes = 40 + 60 * record.dests.len();
+            matcher.take(record);
+            budget = budget.saturating_sub(bytes);
+            budget > 0
+        });
+        match read {
+            Ok(_) => matcher.unfilled(),
+            // No procfs in this namespace, or a format of another kernel: all over netlink
+            // (what was filled is dumped again).
+            Err(_) => all,
+        }
     }
 
     /// Everything: the table, the timeouts, the sync daemons and the IPVS info.
@@ -229,6 +292,39 @@ impl Ipvs {
             .map(|o| o.map_or(Ok(()), Err))
             .collect())
     }
+}
+
+/// Every service of a dump on `sock`, each once (see [`Ipvs::listed_services`]).
+fn dump_services(sock: &mut GenlSocket, family: u16) -> Result<Vec<VirtualService>> {
+    let msg = ipvs_message::<CmdAttr>(IpvsCmd::GetService, vec![]);
+    let mut services = sock.dump_payloads(family, &msg, |payload| {
+        let (service, observed) = codec::service_from_reply(genl_attrs(payload)?)?;
+        Ok(VirtualService {
+            service,
+            observed,
+            dests: Vec::new(),
+        })
+    })?;
+    let mut seen = HashSet::with_capacity(services.len());
+    services.retain(|vs| seen.insert(vs.service.key));
+    Ok(services)
+}
+
+/// How much of `/proc/net/ip_vs` a listing reads at most, in bytes; the destinations of
+/// services past that are dumped. The kernel hands the file out at most a page per
+/// `read()` and walks its table from the start for each (quadratic: 100,000 services x 2
+/// destinations took 60 s to read, more than their destination dumps), while a
+/// destination dump costs about the same for every service. Reading a record at byte B
+/// costs about B / 4096 table steps per page, so past some B the dump is cheaper: in the
+/// VM (6.1, emulated) the whole file of 30,000 x 1 (2.7 MB) took 0.5-2 s against 4-5 s
+/// of dumps, and of 60,000 x 1 (5.4 MB) 9 s against 10 s of dumps.
+const PROC_READ_BUDGET: usize = 3 << 20;
+
+/// The calling thread's network namespace (device and inode of its nsfs file).
+fn thread_netns() -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
+    Some((ns.dev(), ns.ino()))
 }
 
 fn no_reply(what: &str) -> Error {

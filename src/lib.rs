@@ -11,6 +11,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod ipvs;
 pub mod json;
+pub mod listing;
 pub mod model;
 pub mod netlink;
 pub mod netns;

@@ -39,6 +39,7 @@ pub struct ProcDest {
     pub fwd: FwdMethod,
     pub weight: u32,
     pub active_conns: u32,
+    pub inact_conns: u32,
 }
 
 /// The table of the calling thread's network namespace, as `/proc/net/ip_vs` shows it,
@@ -85,10 +86,59 @@ impl<R: io::Read> io::Read for SmallReads<R> {
 
 /// Reads the table `file` gives (see [`read_lines`]).
 fn read_table_from(file: impl io::Read, buffer: usize) -> io::Result<Vec<ProcService>> {
+    let mut services = Vec::new();
+    each_service_from(file, buffer, |service| {
+        services.push(service);
+        true
+    })?;
+    Ok(services)
+}
+
+/// [`read_table`] handing each service to `on_service` as soon as its record is read (the
+/// record after it, or the end, shows it is complete), for a reader that keeps only what
+/// it needs of a large table. Reading stops, without error, once `on_service` returns
+/// false; returns the bytes read.
+pub fn each_service(on_service: impl FnMut(ProcService) -> bool) -> io::Result<u64> {
+    each_service_from(
+        std::fs::File::open("/proc/thread-self/net/ip_vs")?,
+        64 << 10,
+        on_service,
+    )
+}
+
+fn each_service_from(
+    file: impl io::Read,
+    buffer: usize,
+    mut on_service: impl FnMut(ProcService) -> bool,
+) -> io::Result<u64> {
     let mut parser = TableParser::default();
-    read_lines(file, buffer, |lines| parser.lines(lines))
-        .map_err(|e| e.unwrap_or_else(|| io::Error::other("/proc/net/ip_vs is not as expected")))?;
-    Ok(parser.services)
+    let (mut stopped, mut bytes) = (false, 0u64);
+    let read = read_lines(file, buffer, |lines| {
+        bytes += lines.len() as u64;
+        parser.lines(lines)?;
+        // All but the last service are complete: hand them out.
+        let complete = parser.services.len().saturating_sub(1);
+        for service in parser.services.drain(..complete) {
+            if !on_service(service) {
+                stopped = true;
+                return None;
+            }
+        }
+        Some(())
+    });
+    match read {
+        Err(None) if stopped => return Ok(bytes),
+        Err(e) => {
+            return Err(e.unwrap_or_else(|| io::Error::other("/proc/net/ip_vs is not as expected")));
+        }
+        Ok(()) => {}
+    }
+    for service in parser.services.drain(..) {
+        if !on_service(service) {
+            break;
+        }
+    }
+    Ok(bytes)
 }
 
 /// Hands `on_lines` the whole lines of `file` a few at a time as they are read (the
@@ -159,7 +209,7 @@ impl TableParser {
             count += 1;
         }
         match &fields[..count] {
-            ["->", addr_port, fwd, weight, active, ..] => {
+            ["->", addr_port, fwd, weight, active, inactive, ..] => {
                 let (addr, port) = endpoint(addr_port)?;
                 self.services.last_mut()?.dests.push(ProcDest {
                     addr,
@@ -168,6 +218,7 @@ impl TableParser {
                     fwd: FwdMethod::from_listed(fwd).unwrap_or(FwdMethod::Bypass),
                     weight: weight.parse::<i32>().ok()? as u32,
                     active_conns: active.parse().ok()?,
+                    inact_conns: inactive.parse().ok()?,
                 });
             }
             ["FWM", mark, scheduler, rest @ ..] => self.services.push(ProcService {
@@ -179,9 +230,13 @@ impl TableParser {
             }),
             [protocol, addr_port, scheduler, rest @ ..] => {
                 let (addr, port) = endpoint(addr_port)?;
-                let protocol = match Protocol::from_label(protocol) {
-                    Some(known) => known,
-                    None => Protocol::Other(protocol.strip_prefix("IP_")?.parse().ok()?),
+                // The kernel's names (ip_vs_proto_name()), `IP_<n>` for the rest.
+                let protocol = match (Protocol::from_label(protocol), *protocol) {
+                    (Some(known), _) => known,
+                    (None, "IP") => Protocol::Other(0),
+                    (None, "ICMP") => Protocol::Other(1),
+                    (None, "ICMPv6") => Protocol::Other(58),
+                    (None, other) => Protocol::Other(other.strip_prefix("IP_")?.parse().ok()?),
                 };
                 self.services.push(ProcService {
                     key: ProcKey::Addr {
@@ -297,9 +352,23 @@ UDP  [2001:0db8:0000:0000:0000:0000:0000:0001]:0035 sh
   -> [2001:0db8:0000:0000:0000:0000:0000:0002]:0035      Tunnel  3      0          0         
 FWM  0000002A mh persistent 75000 FFFFFFFF
 IP_47  0A000009:0000 wlc persistent 90000 FFFFFF00
+ICMP  0A000009:0000 rr 
+ICMPv6  [2001:0db8:0000:0000:0000:0000:0000:0001]:0000 rr 
+IP  0A000009:0000 rr 
 ";
         let table = parse_table(text).unwrap();
-        assert_eq!(table.len(), 4);
+        assert_eq!(table.len(), 7);
+        let protocols: Vec<_> = table[4..]
+            .iter()
+            .map(|s| match s.key {
+                ProcKey::Addr { protocol, .. } => protocol,
+                ProcKey::Fwmark(_) => Protocol::Tcp,
+            })
+            .collect();
+        assert_eq!(
+            protocols,
+            [Protocol::Other(1), Protocol::Other(58), Protocol::Other(0)]
+        );
         assert_eq!(
             table[0].key,
             ProcKey::Addr {
@@ -362,6 +431,15 @@ IP_47  0A000009:0000 wlc persistent 90000 FFFFFF00
             read_table_from(Trickle(cut.as_bytes(), 13), 128).unwrap(),
             whole
         );
+        // A reader that has enough stops the read, and that is no error.
+        let mut taken = 0;
+        let read = each_service_from(Trickle(text.as_bytes(), 4096), 4096, |_| {
+            taken += 1;
+            taken < 100
+        })
+        .unwrap();
+        assert_eq!(taken, 100);
+        assert!(read < text.len() as u64);
         // A line longer than the buffer is an error, not a loop.
         assert!(read_table_from(Trickle(text.as_bytes(), 50), 40).is_err());
     }

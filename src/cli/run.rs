@@ -14,6 +14,7 @@ use super::verbs;
 use super::{Command, ListOptions, RestoreMode};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
+use crate::listing::DestDetail;
 use crate::model::{Info, Request, ServiceKey, State, VirtualService};
 use crate::netns::{self, Netns, NetnsError};
 use crate::{json, output, procfs};
@@ -368,7 +369,7 @@ impl Session {
     fn list_table(&mut self, out: &mut dyn Write, opts: &ListOptions) -> i32 {
         // ipvsadm prints the version line before it asks for the services.
         let _ = output::write_version_line(out, &self.info);
-        match self.fetch_table(!opts.nosort) {
+        match self.fetch_table(!opts.nosort, opts.dest_detail()) {
             Ok(table) => {
                 let _ = output::write_title(out, opts);
                 for entry in &table {
@@ -387,11 +388,15 @@ impl Session {
     }
 
     /// Every service with its destinations, over this one socket.
-    fn fetch_table(&mut self, sorted: bool) -> Result<Vec<VirtualService>, Error> {
+    fn fetch_table(
+        &mut self,
+        sorted: bool,
+        detail: DestDetail,
+    ) -> Result<Vec<VirtualService>, Error> {
         // A service dump only ever fails with generic texts, the destination dumps with
         // those of GET_DEST (as in ipvsadm, which starts with the service dump).
         self.last_op = Operation::GetDests;
-        let mut table = self.ipvs.table()?;
+        let mut table = self.ipvs.table_with(detail)?;
         if sorted {
             output::sort_table(&mut table);
         }
@@ -400,7 +405,7 @@ impl Session {
 
     fn save(&mut self, numeric: bool) -> i32 {
         let mut out = io::BufWriter::new(io::stdout().lock());
-        let status = match self.fetch_table(true) {
+        let status = match self.fetch_table(true, DestDetail::Saved) {
             Ok(table) => {
                 let _ = output::write_save(&mut out, &table, numeric);
                 0

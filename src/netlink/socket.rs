@@ -35,6 +35,8 @@ const RECV_COST_PER_REPLY: usize = 2048;
 /// Upper bound of messages per `sendmsg()`, to keep each kernel pass short.
 const MAX_BATCH_MESSAGES: usize = 8192;
 const MAX_DUMP_ATTEMPTS: u32 = 10;
+/// A receive this large makes the kernel build dump chunks of its largest size (32 KiB).
+const LARGE_CHUNK_RECV: usize = 64 << 10;
 
 /// What one receive gave.
 enum Received {
@@ -318,6 +320,24 @@ impl GenlSocket {
                 }
             }
         }
+    }
+
+    /// Makes the kernel build dump chunks of its largest size (32 KiB less overhead) from
+    /// now on: it sizes them after the largest receive that returned data on the socket,
+    /// so one round trip with a large receive buffer does it (shared/kernel-genl.md §3).
+    pub fn prime_large_chunks(&mut self) -> Result<()> {
+        if self.rx.len() < LARGE_CHUNK_RECV {
+            self.rx.resize(LARGE_CHUNK_RECV, 0);
+        }
+        let seq = self.next_seq(1);
+        let mut buf = std::mem::take(&mut self.tx);
+        buf.clear();
+        emit_sentinel(&mut buf, seq);
+        let sent = self.send(&buf);
+        self.tx = buf;
+        sent?;
+        self.read_replies(seq, &mut |_| Ok(()))?;
+        Ok(())
     }
 
     /// Sends one message with a new sequence number; returns the number.

@@ -22,3 +22,13 @@ pub struct ListOptions {
     /// `--json` (rsipvsadm's own): the state as a JSON document.
     pub json: bool,
 }
+
+impl ListOptions {
+    /// What the listing shows of each destination (see [`crate::listing::DestDetail`]).
+    pub fn dest_detail(&self) -> crate::listing::DestDetail {
+        match super::columns::DestColumns::of(self) {
+            super::columns::DestColumns::Default => crate::listing::DestDetail::Listed,
+            _ => crate::listing::DestDetail::Full,
+        }
+    }
+}

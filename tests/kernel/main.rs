@@ -9,6 +9,7 @@ mod batch;
 mod config;
 mod dests;
 mod faults;
+mod listing_race;
 mod netns;
 mod permissions;
 mod proc_read;
