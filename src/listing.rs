@@ -93,6 +93,16 @@ impl<'a> ProcMatcher<'a> {
 }
 
 impl DestDetail {
+    /// Whether real servers read over `getsockopt()` (everything but tunnel settings and
+    /// 64-bit packet counters) show all this detail asks.
+    pub fn shows_dests(self, dests: &[RealServer]) -> bool {
+        match self {
+            DestDetail::Listed => true,
+            DestDetail::Saved => dests.iter().all(|rs| rs.dest.fwd != FwdMethod::Tunnel),
+            DestDetail::Full => false,
+        }
+    }
+
     /// Whether proc's record shows all this detail asks of its destinations.
     fn shows(self, record: &ProcService) -> bool {
         match self {
