@@ -269,7 +269,10 @@ fn rules_from_a_slow_producer_are_applied_as_they_arrive() {
 /// The peak resident memory of `rsipvsadm -R` fed `lines` rules the kernel refuses
 /// (real servers of a service that does not exist): each costs an error message, and
 /// nothing of it may stay in memory.
-#[expect(clippy::zombie_processes, reason = "reaped by wait4, which gives its rusage")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which gives its rusage"
+)]
 fn peak_rss_of_refused_rules(lines: usize) -> i64 {
     use std::io::{Read, Write};
 
