@@ -351,7 +351,7 @@ impl Ipvs {
         let mut batch = EncodedBatch::new(self.family);
         for request in requests {
             // Refused with EMSGSIZE when sent.
-            let _ = batch.push(&request.to_message());
+            let _ = batch.push_request(request);
         }
         batch
     }

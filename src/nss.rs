@@ -92,10 +92,40 @@ fn with_c_str<T>(text: &[u8], f: impl FnOnce(*const c_char) -> T) -> T {
 
 /// `inet_aton`: dotted forms with 1 to 4 parts, each decimal, octal or hex.
 pub fn parse_inet_aton(text: &[u8]) -> Option<Ipv4Addr> {
+    if let Some(addr) = plain_dotted_quad(text) {
+        return Some(addr);
+    }
     let mut addr = libc::in_addr { s_addr: 0 };
     // SAFETY: a valid NUL-terminated string and a valid out pointer.
     let ok = with_c_str(text, |text| unsafe { inet_aton(text, &mut addr) });
     (ok != 0).then(|| Ipv4Addr::from(u32::from_be(addr.s_addr)))
+}
+
+/// The address of a text in the one form everybody writes, four decimal parts without
+/// leading zeros and nothing else (`10.0.0.1`), read without a call into the C library;
+/// `None` for every other text, even one `inet_aton` takes (those go to it). For such a
+/// text `inet_aton` answers the same: each part is a decimal byte, as here.
+fn plain_dotted_quad(text: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let (mut part, mut value, mut digits) = (0, 0u32, 0);
+    for &b in text {
+        match b {
+            b'0'..=b'9' if digits < 3 && !(digits == 1 && value == 0) => {
+                value = value * 10 + u32::from(b - b'0');
+                digits += 1;
+            }
+            b'.' if digits > 0 && part < 3 => {
+                octets[part] = u8::try_from(value).ok()?;
+                (part, value, digits) = (part + 1, 0, 0);
+            }
+            _ => return None,
+        }
+    }
+    if part != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// `inet_pton(AF_INET, ...)`: strict dotted quad.
@@ -110,9 +140,18 @@ pub fn parse_inet_pton4(text: &[u8]) -> Option<Ipv4Addr> {
 
 /// `inet_pton(AF_INET6, ...)`.
 pub fn parse_inet_pton6(text: &[u8]) -> Option<Ipv6Addr> {
-    // Every IPv6 text has a colon before any NUL: most IPv4 rules need no call.
-    let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
-    if !text[..end].contains(&b':') {
+    // Every IPv6 text has a colon before any NUL, and a dot only in a dotted quad that
+    // ends it: most IPv4 rules (`10.0.0.1`, `10.0.0.1:80`) need no call.
+    let (mut colon, mut dot) = (false, false);
+    for &b in text.iter().take_while(|&&b| b != 0) {
+        match b {
+            b':' if dot => return None,
+            b':' => colon = true,
+            b'.' => dot = true,
+            _ => {}
+        }
+    }
+    if !colon {
         return None;
     }
     let mut octets = [0u8; 16];
@@ -344,6 +383,62 @@ mod tests {
         assert_eq!(service_port(b"www", "tcp"), Some(80));
         assert_eq!(service_port(b"HTTP", "tcp"), None);
         assert_eq!(service_port(b"domain", "udp"), Some(53));
+    }
+
+    #[test]
+    fn plain_quads_read_as_inet_aton_reads_them() {
+        for text in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "255.255.255.255",
+            "1.22.133.4",
+            "256.0.0.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            ".1.2.3",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1.2.3.0x4",
+            "1.2.3.1000",
+            "1.2.3.-4",
+            "1.2.3.+4",
+            "00.0.0.0",
+            "",
+        ] {
+            let mut addr = libc::in_addr { s_addr: 0 };
+            let c = c_string(text.as_bytes());
+            // SAFETY: a valid C string and out pointer.
+            let ok = unsafe { inet_aton(c.as_ptr(), &mut addr) } != 0;
+            let libc_answer = ok.then(|| Ipv4Addr::from(u32::from_be(addr.s_addr)));
+            assert_eq!(parse_inet_aton(text.as_bytes()), libc_answer, "{text:?}");
+            if let Some(fast) = plain_dotted_quad(text.as_bytes()) {
+                assert_eq!(Some(fast), libc_answer, "{text:?}");
+            }
+        }
+        assert_eq!(
+            plain_dotted_quad(b"1.2.3.4"),
+            Some(Ipv4Addr::new(1, 2, 3, 4))
+        );
+        assert_eq!(plain_dotted_quad(b"01.2.3.4"), None);
+    }
+
+    #[test]
+    fn dotted_texts_with_a_colon_after_are_not_ipv6() {
+        for text in [
+            "10.0.0.1:80",
+            "::1.2.3.4:80",
+            "1.2.3.4::",
+            "::ffff:1.2.3.4",
+            "::1",
+        ] {
+            let mut octets = [0u8; 16];
+            let c = c_string(text.as_bytes());
+            // SAFETY: a valid C string and a 16-byte destination.
+            let ok = unsafe { inet_pton(libc::AF_INET6, c.as_ptr(), octets.as_mut_ptr().cast()) };
+            let libc_answer = (ok > 0).then(|| Ipv6Addr::from(octets));
+            assert_eq!(parse_inet_pton6(text.as_bytes()), libc_answer, "{text:?}");
+        }
     }
 
     #[test]

@@ -32,9 +32,10 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+use super::rules::RuleLine;
 use entry::Entry;
-use popt::Scanner;
-use table::{Cmd, OPTIONS, Opt};
+use popt::{Args, Scanner};
+use table::{Cmd, OPTIONS, Opt, SHORT_OPTIONS};
 
 /// A command line ipvsadm refuses: what it prints on stderr and the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +94,7 @@ impl ParseError {
 /// Parses a whole argv, `argv[0]` (the program name used in messages) included.
 pub fn parse(argv: &[OsString]) -> Result<Command, ParseError> {
     let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
-    parse_bytes(&argv, posix_me_harder(), Dialect::CommandLine)
+    parse_bytes(argv.as_slice(), posix_me_harder(), Dialect::CommandLine)
 }
 
 /// Parses one line of `-R` input (as an argv: the program name, then the line's words).
@@ -103,20 +104,41 @@ pub fn parse_rule(argv: &[Vec<u8>]) -> Result<Command, ParseError> {
     parse_bytes(argv, posix_me_harder(), Dialect::Rule)
 }
 
-/// The argument list of rule lines, one after the other: the program name kept, each
-/// line's words put after it (one list for a whole file, not one per line).
-pub struct RuleArgv(Vec<Vec<u8>>);
+/// Rule lines as argument lists: the program name, then the line's words, read where
+/// they are (no argv is built per line).
+pub struct RuleArgv(Vec<u8>);
 
 impl RuleArgv {
     pub fn new(program: &[u8]) -> Self {
-        RuleArgv(vec![program.to_vec()])
+        RuleArgv(program.to_vec())
     }
 
     /// [`parse_rule`] of one line's words.
-    pub fn parse(&mut self, words: Vec<Vec<u8>>) -> Result<Command, ParseError> {
-        self.0.truncate(1);
-        self.0.extend(words);
-        parse_rule(&self.0)
+    pub fn parse(&self, line: &RuleLine) -> Result<Command, ParseError> {
+        let argv = LineArgs {
+            program: &self.0,
+            line,
+        };
+        parse_bytes(&argv, posix_me_harder(), Dialect::Rule)
+    }
+}
+
+/// A program name and a rule line's words, as one argument list.
+struct LineArgs<'a> {
+    program: &'a [u8],
+    line: &'a RuleLine,
+}
+
+impl Args for LineArgs<'_> {
+    fn count(&self) -> usize {
+        1 + self.line.len()
+    }
+
+    fn arg(&self, index: usize) -> &[u8] {
+        match index {
+            0 => self.program,
+            _ => self.line.word(index - 1),
+        }
     }
 }
 
@@ -140,16 +162,16 @@ fn posix_me_harder() -> bool {
 
 /// [`parse`] on raw arguments; `posix_me_harder`: the first positional argument ends the
 /// options (popt under `POSIXLY_CORRECT`).
-fn parse_bytes(
-    argv: &[Vec<u8>],
+fn parse_bytes<A: Args + ?Sized>(
+    argv: &A,
     posix_me_harder: bool,
     dialect: Dialect,
 ) -> Result<Command, ParseError> {
-    if argv.len() <= 1 {
+    if argv.count() <= 1 {
         return Ok(Command::List(Default::default()));
     }
-    let argv0 = argv[0].as_slice();
-    let mut scanner = Scanner::new(OPTIONS, argv, posix_me_harder);
+    let argv0 = argv.arg(0);
+    let mut scanner = Scanner::new(OPTIONS, &SHORT_OPTIONS, argv, posix_me_harder);
     let first = match scanner.next_opt() {
         Ok(Some(found)) => found,
         Ok(None) | Err(_) => return Err(ParseError::try_help(argv0)),
@@ -168,7 +190,10 @@ fn parse_bytes(
 
 /// The options after the command, strictly left to right; a popt error ends the scan and
 /// is reported only once everything to its left was accepted.
-fn read_options(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(), ParseError> {
+fn read_options<A: Args + ?Sized>(
+    scanner: &mut Scanner<'_, Opt, A>,
+    entry: &mut Entry,
+) -> Result<(), ParseError> {
     loop {
         let found = match scanner.next_opt() {
             Ok(Some(found)) => found,
@@ -192,7 +217,10 @@ fn read_options(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(),
 }
 
 /// `--set`'s three values, then any argument left over.
-fn read_positionals(scanner: &mut Scanner<'_, Opt>, entry: &mut Entry) -> Result<(), Vec<u8>> {
+fn read_positionals<A: Args + ?Sized>(
+    scanner: &mut Scanner<'_, Opt, A>,
+    entry: &mut Entry,
+) -> Result<(), Vec<u8>> {
     if entry.is_set() {
         match (scanner.next_arg(), scanner.next_arg(), scanner.next_arg()) {
             (Some(tcp), Some(tcp_fin), Some(udp)) => entry.set_timeouts([tcp, tcp_fin, udp])?,

@@ -16,7 +16,7 @@
 //!
 //! Everything stays bytes: rules reach the argv parser exactly as ipvsadm's popt sees them.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, BufReader, Read};
 
 /// ipvsadm's `MAX_LINE_LENGTH`: the widest word its reader takes in one piece.
 pub const MAX_WORD: usize = 4096;
@@ -28,19 +28,59 @@ fn is_delimiter(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// One line of restore input with at least one word.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One line of restore input with at least one word: its words kept back to back in one
+/// buffer (a line costs no allocation per word, and none at all when read again into the
+/// same `RuleLine` with [`RuleReader::read_into`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleLine {
     /// 1-based, counting every line of the input.
     pub number: usize,
-    pub words: Vec<Vec<u8>>,
+    bytes: Vec<u8>,
+    /// Where each word ends in `bytes`.
+    ends: Vec<usize>,
 }
 
 impl RuleLine {
     /// A comment line for rsipvsadm's own rule readers (`-R --test`, `-R --strict`,
     /// `apply`): its first word starts with `#`. ipvsadm has no comments.
     pub fn is_comment(&self) -> bool {
-        self.words.first().is_some_and(|w| w.first() == Some(&b'#'))
+        self.words()
+            .next()
+            .is_some_and(|w| w.first() == Some(&b'#'))
+    }
+
+    /// How many words the line has.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Word `index` (from 0).
+    pub fn word(&self, index: usize) -> &[u8] {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.bytes[start..self.ends[index]]
+    }
+
+    pub fn words(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        (0..self.len()).map(|i| self.word(i))
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// Adds a word as ipvsadm's C strings see it: up to its first NUL, and left out if it
+    /// is [`PROGRAM_WORD`].
+    fn push_word(&mut self, word: &[u8]) {
+        let end = word.iter().position(|&b| b == 0).unwrap_or(word.len());
+        if &word[..end] != PROGRAM_WORD {
+            self.bytes.extend_from_slice(&word[..end]);
+            self.ends.push(self.bytes.len());
+        }
     }
 }
 
@@ -60,6 +100,22 @@ impl<R: BufRead> RuleReader<R> {
             newlines: 0,
             done: false,
         }
+    }
+
+    /// The next line with a word, read into `line` (its buffers used again); false once
+    /// the input is over.
+    pub fn read_into(&mut self, line: &mut RuleLine) -> bool {
+        while !self.done {
+            line.number = self.newlines + 1;
+            line.clear();
+            if !self.read_line(line) {
+                self.done = true;
+            } else if !line.is_empty() {
+                return true;
+            }
+        }
+        line.clear();
+        false
     }
 
     /// The next byte without consuming it; `None` at the end of input or on a read error.
@@ -101,74 +157,82 @@ impl<R: BufRead> RuleReader<R> {
         }
     }
 
-    /// One line as ipvsadm's reader returns it: `None` when the input is over (what was
-    /// read of an unfinished line is then dropped, as the reference does), else its words
-    /// (possibly none).
-    fn read_line(&mut self) -> Option<Vec<Vec<u8>>> {
-        match self.whole_line_in_buffer() {
-            Some(words) => Some(words),
-            None => self.read_line_bytewise(),
-        }
+    /// One line as ipvsadm's reader returns it, into `line`: false when the input is over
+    /// (what was read of an unfinished line is then dropped, as the reference does), else
+    /// true with its words (possibly none).
+    fn read_line(&mut self, line: &mut RuleLine) -> bool {
+        self.whole_line_in_buffer(line) || self.read_line_bytewise(line)
     }
 
     /// The common case at once: a line whose newline is already buffered. Its words are
     /// the runs between delimiters, cut every [`MAX_WORD`] bytes and at a NUL, exactly
     /// what the byte-by-byte reader makes of them (a line ended by a newline never meets
     /// the end of the input).
-    fn whole_line_in_buffer(&mut self) -> Option<Vec<Vec<u8>>> {
-        let buf = self.input.fill_buf().ok()?;
-        let end = buf.iter().position(|&b| b == b'\n')?;
-        let mut words = Vec::new();
+    fn whole_line_in_buffer(&mut self, line: &mut RuleLine) -> bool {
+        let Ok(buf) = self.input.fill_buf() else {
+            return false;
+        };
+        let Some(end) = buf.iter().position(|&b| b == b'\n') else {
+            return false;
+        };
         let runs = buf[..end]
             .split(|&b| is_delimiter(b))
             .filter(|run| !run.is_empty());
         for piece in runs.flat_map(|run| run.chunks(MAX_WORD)) {
-            push_word(&mut words, piece);
+            line.push_word(piece);
         }
         self.input.consume(end + 1);
         self.newlines += 1;
-        Some(words)
+        true
     }
 
     /// Any line, byte by byte as ipvsadm's scanf reads it.
-    fn read_line_bytewise(&mut self) -> Option<Vec<Vec<u8>>> {
-        let mut words = Vec::new();
+    fn read_line_bytewise(&mut self, line: &mut RuleLine) -> bool {
         let mut word = Vec::new();
         loop {
             self.read_word(&mut word);
             if word.is_empty() {
                 // The end of the input ends the line if it had a word, else the input.
                 if self.peek().is_none() {
-                    return (!words.is_empty()).then_some(words);
+                    return !line.is_empty();
                 }
                 // Blanks: skipped up to the end of the line, but the end of the input
                 // after them drops the line.
                 loop {
-                    match self.peek()? {
-                        b'\n' => {
+                    match self.peek() {
+                        None => return false,
+                        Some(b'\n') => {
                             self.bump();
                             self.newlines += 1;
-                            return Some(words);
+                            return true;
                         }
-                        b' ' | b'\t' | b'\r' => self.bump(),
-                        _ => break,
+                        Some(b' ' | b'\t' | b'\r') => self.bump(),
+                        Some(_) => break,
                     }
                 }
                 continue;
             }
-            push_word(&mut words, &word);
+            line.push_word(&word);
             match self.peek() {
                 Some(b'\n') => {
                     self.bump();
                     self.newlines += 1;
-                    return Some(words);
+                    return true;
                 }
                 Some(b) if is_delimiter(b) => self.bump(),
                 // A word cut at MAX_WORD goes on as the next word.
                 Some(_) => {}
-                None => return (!words.is_empty()).then_some(words),
+                None => return !line.is_empty(),
             }
         }
+    }
+}
+
+impl<R: Read> RuleReader<BufReader<R>> {
+    /// Whether the next line can be read without reading the input again, which may wait
+    /// for a slow producer: `-R` applies what it has queued before it waits.
+    pub fn line_buffered(&self) -> bool {
+        self.input.buffer().contains(&b'\n')
     }
 }
 
@@ -176,24 +240,8 @@ impl<R: BufRead> Iterator for RuleReader<R> {
     type Item = RuleLine;
 
     fn next(&mut self) -> Option<RuleLine> {
-        while !self.done {
-            let number = self.newlines + 1;
-            match self.read_line() {
-                None => self.done = true,
-                Some(words) if words.is_empty() => {}
-                Some(words) => return Some(RuleLine { number, words }),
-            }
-        }
-        None
-    }
-}
-
-/// Adds a word as ipvsadm's C strings see it: up to its first NUL, and left out if it
-/// is [`PROGRAM_WORD`].
-fn push_word(words: &mut Vec<Vec<u8>>, word: &[u8]) {
-    let end = word.iter().position(|&b| b == 0).unwrap_or(word.len());
-    if &word[..end] != PROGRAM_WORD {
-        words.push(word[..end].to_vec());
+        let mut line = RuleLine::default();
+        self.read_into(&mut line).then_some(line)
     }
 }
 
@@ -205,8 +253,7 @@ mod tests {
         RuleReader::new(input)
             .map(|l| {
                 let words = l
-                    .words
-                    .iter()
+                    .words()
                     .map(|w| String::from_utf8_lossy(w).into_owned())
                     .collect();
                 (l.number, words)
@@ -266,14 +313,14 @@ mod tests {
         input.extend(std::iter::repeat_n(b'r', 2 * MAX_WORD + 5));
         input.extend_from_slice(b" x\n");
         let got = RuleReader::new(&input[..]).next().unwrap();
-        let sizes: Vec<_> = got.words.iter().map(Vec::len).collect();
+        let sizes: Vec<_> = got.words().map(<[u8]>::len).collect();
         assert_eq!(sizes, [2, MAX_WORD, MAX_WORD, 5, 1]);
     }
 
     #[test]
     fn non_utf8_bytes_stay_as_they_are() {
         let got = RuleReader::new(&b"-A \xff\xfe\n"[..]).next().unwrap();
-        assert_eq!(got.words, vec![b"-A".to_vec(), b"\xff\xfe".to_vec()]);
+        assert_eq!(got.words().collect::<Vec<_>>(), [&b"-A"[..], b"\xff\xfe"]);
     }
 
     #[test]
@@ -306,10 +353,10 @@ mod tests {
         }
         assert_eq!(whole.len(), 3);
         assert_eq!(
-            whole[0].words,
-            [b"-A".to_vec(), b"-t".to_vec(), b"10.0.0.1".to_vec()]
+            whole[0].words().collect::<Vec<_>>(),
+            [&b"-A"[..], b"-t", b"10.0.0.1"]
         );
-        let sizes: Vec<_> = whole[2].words.iter().map(Vec::len).collect();
+        let sizes: Vec<_> = whole[2].words().map(<[u8]>::len).collect();
         assert_eq!(sizes, [MAX_WORD, MAX_WORD, 7, 2]);
     }
 

@@ -26,6 +26,12 @@ const EXIT_KERNEL: i32 = 255;
 const EXIT_LIST: i32 = 1;
 /// Exit status of validation errors and of a failed initialisation.
 const EXIT_USAGE: i32 = 2;
+/// Changes `-R` sends in one batch at most (the socket may split it further). Larger
+/// batches cost the kernel more (measured in the VM: the probe's 6000 rules took 0.06 s
+/// of system time in batches of 256, 0.09 s in batches of 1024).
+const RESTORE_BATCH: usize = 256;
+/// `-R`'s input buffer: a few thousand rules.
+const RESTORE_INPUT_BUFFER: usize = 64 * 1024;
 
 /// The whole program: parse argv, connect, run, report.
 pub fn main_with_args(argv: Vec<OsString>) -> i32 {
@@ -417,14 +423,16 @@ impl Session {
     }
 
     fn restore(&mut self, mode: RestoreMode) -> i32 {
-        let lines = RuleReader::new(io::stdin().lock());
+        // A buffer of our own: -R asks it whether the next line is already there.
+        let input = io::BufReader::with_capacity(RESTORE_INPUT_BUFFER, io::stdin());
+        let mut lines = RuleReader::new(input);
         match mode {
-            RestoreMode::Compatible => self.restore_compatible(lines),
-            RestoreMode::Test => match self.check_lines(lines) {
+            RestoreMode::Compatible => self.restore_compatible(&mut lines),
+            RestoreMode::Test => match self.check_lines(&mut lines) {
                 Ok(_) => 0,
                 Err(()) => EXIT_USAGE,
             },
-            RestoreMode::Strict => match self.check_lines(lines) {
+            RestoreMode::Strict => match self.check_lines(&mut lines) {
                 Ok(commands) => self.restore_strict(commands),
                 Err(()) => EXIT_USAGE,
             },
@@ -433,16 +441,23 @@ impl Session {
 
     /// `-R`, with ipvsadm's observable behaviour: every line is a command line of its
     /// own, run in order, with the same messages and exit status. Runs of consecutive
-    /// changes go to the kernel as one batch; anything else (a listing, an error that
-    /// ends the restore) first waits for the changes before it.
-    fn restore_compatible(&mut self, lines: impl Iterator<Item = RuleLine>) -> i32 {
+    /// changes go to the kernel in batches; anything else (a listing, an error that ends
+    /// the restore) first waits for the changes before it. A batch goes when it is full
+    /// or when the next line is not read yet (reading may wait for a slow producer,
+    /// whose rules are applied as they come, as ipvsadm applies them): memory stays the
+    /// same whatever the size of the input.
+    fn restore_compatible<R: io::Read>(&mut self, lines: &mut RuleReader<io::BufReader<R>>) -> i32 {
         let mut status = 0;
         let mut queued = Queued::default();
-        let mut argv = RuleArgv::new(&self.argv0);
-        for line in lines {
-            let command = match argv.parse(line.words).map(Step::of) {
+        let argv = RuleArgv::new(&self.argv0);
+        let mut line = RuleLine::default();
+        while lines.read_into(&mut line) {
+            let command = match argv.parse(&line).map(Step::of) {
                 Ok(Step::Change(op, request)) => {
                     queued.push(op, request, None);
+                    if queued.requests.len() >= RESTORE_BATCH || !lines.line_buffered() {
+                        status = self.apply_queued(&mut queued, status).0;
+                    }
                     continue;
                 }
                 Ok(Step::Other(other)) => Ok(other),
@@ -471,16 +486,20 @@ impl Session {
     /// `--test` and the first pass of `--strict`: every line parsed and checked, every bad
     /// one reported as `line N: message` on stderr. Comment lines (`#` first) are
     /// skipped: rule files often start with one.
-    fn check_lines(
+    fn check_lines<R: io::BufRead>(
         &self,
-        lines: impl Iterator<Item = RuleLine>,
+        lines: &mut RuleReader<R>,
     ) -> Result<Vec<(usize, Command)>, ()> {
         let mut commands = Vec::new();
         let mut bad = 0;
-        let mut argv = RuleArgv::new(&self.argv0);
-        for line in lines.filter(|line| !line.is_comment()) {
+        let argv = RuleArgv::new(&self.argv0);
+        let mut line = RuleLine::default();
+        while lines.read_into(&mut line) {
+            if line.is_comment() {
+                continue;
+            }
             let number = line.number;
-            let problem = match argv.parse(line.words) {
+            let problem = match argv.parse(&line) {
                 Ok(Command::Help | Command::Version | Command::Restore(_)) => {
                     b"-h, -v and -R have no place in rules".to_vec()
                 }

@@ -71,24 +71,22 @@ pub fn cli_args(data: &[u8]) {
 /// `-R` input: split into rule lines as ipvsadm's reader does, each parsed as a rule.
 pub fn restore_input(data: &[u8]) {
     setup();
-    let mut argv = RuleArgv::new(b"ipvsadm");
+    let argv = RuleArgv::new(b"ipvsadm");
     let mut last = 0;
     for line in RuleReader::new(data) {
         assert!(line.number > last, "line numbers go up");
         last = line.number;
-        assert!(!line.words.is_empty(), "a rule line has a word");
+        assert!(!line.is_empty(), "a rule line has a word");
         // A word may be empty: one that starts with a NUL is an empty C string to
         // ipvsadm, an empty argument (see `cli::rules`).
         assert!(
-            line.words
-                .iter()
-                .all(|w| w.len() <= crate::cli::rules::MAX_WORD
-                    && !w.iter().any(|&b| b == 0 || b" \t\r\n".contains(&b))),
+            line.words().all(|w| w.len() <= crate::cli::rules::MAX_WORD
+                && !w.iter().any(|&b| b == 0 || b" \t\r\n".contains(&b))),
             "words are C strings of at most {} bytes without blanks: {:?}",
             crate::cli::rules::MAX_WORD,
-            line.words
+            line.words().collect::<Vec<_>>()
         );
-        let _ = argv.parse(line.words);
+        let _ = argv.parse(&line);
     }
 }
 

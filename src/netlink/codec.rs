@@ -8,7 +8,8 @@ use super::attrs::{
     CmdAttr, DaemonAttr, DestAttr, IPVS_GENL_VERSION, InfoAttr, IpVsFlags, IpvsCmd, SvcAttr,
 };
 use super::attrs::{IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE};
-use super::message::GenlMessage;
+use super::attrs::{IPVS_SVC_ATTR_PE_NAME, IPVS_SVC_ATTR_SCHED_NAME};
+use super::message::{GenlMessage, emit_message};
 use super::nla;
 use crate::model::{
     AddressFamily, DaemonState, DestKey, DestObserved, Destination, FwdMethod, Info, Netmask,
@@ -50,6 +51,122 @@ impl Request {
             ),
         };
         ipvs_message(cmd, attrs)
+    }
+}
+
+impl Request {
+    /// Appends the request as one netlink message, exactly as `to_message().emit(..)`
+    /// does, but without building the message first for the services and real servers
+    /// rule files are made of (their attributes stay on the stack: encoding a restore
+    /// costs no allocation per rule).
+    pub fn emit(
+        &self,
+        buf: &mut Vec<u8>,
+        family: u16,
+        flags: u16,
+        seq: u32,
+    ) -> Result<(), nla::TooLarge> {
+        use BodyAttr::*;
+        let (cmd, attrs): (IpvsCmd, &[BodyAttr]) = match self {
+            Request::AddService(svc) => (IpvsCmd::NewService, &[Service(svc)]),
+            Request::EditService(svc) => (IpvsCmd::SetService, &[Service(svc)]),
+            Request::DelService(key) => (IpvsCmd::DelService, &[Key(key)]),
+            Request::AddDest(key, dest) => (IpvsCmd::NewDest, &[Key(key), Dest(dest)]),
+            Request::EditDest(key, dest) => (IpvsCmd::SetDest, &[Key(key), Dest(dest)]),
+            Request::DelDest(key, dest) => (IpvsCmd::DelDest, &[Key(key), DestKey(dest)]),
+            _ => return self.to_message().emit(buf, family, flags, seq),
+        };
+        emit_message(
+            buf,
+            (family, flags, seq),
+            (cmd as u8, IPVS_GENL_VERSION),
+            attrs,
+        )
+    }
+}
+
+/// A request's top-level attributes, borrowed from the request: what [`Request::emit`]
+/// writes in place of [`CmdAttr`]s built first.
+enum BodyAttr<'a> {
+    Service(&'a Service),
+    Key(&'a ServiceKey),
+    Dest(&'a Destination),
+    DestKey(&'a DestKey),
+}
+
+impl nla::Nla for BodyAttr<'_> {
+    fn kind(&self) -> u16 {
+        match self {
+            BodyAttr::Service(_) | BodyAttr::Key(_) => IPVS_CMD_ATTR_SERVICE,
+            BodyAttr::Dest(_) | BodyAttr::DestKey(_) => IPVS_CMD_ATTR_DEST,
+        }
+    }
+
+    /// The same attributes, in the same order, as [`service_attrs`], [`key_attr`],
+    /// [`dest_attrs`] and `dest_key_attr`.
+    fn emit_value(&self, buf: &mut Vec<u8>) {
+        match self {
+            BodyAttr::Service(svc) => {
+                emit_key_attrs(&svc.key, buf);
+                nla::emit_nested(&[NameAttr(IPVS_SVC_ATTR_SCHED_NAME, &svc.scheduler)], buf);
+                if let Some(pe) = &svc.pe_name {
+                    nla::emit_nested(&[NameAttr(IPVS_SVC_ATTR_PE_NAME, pe)], buf);
+                }
+                let rest = [
+                    SvcAttr::Flags(IpVsFlags {
+                        flags: svc.flags.0,
+                        mask: u32::MAX,
+                    }),
+                    SvcAttr::Timeout(svc.timeout),
+                    SvcAttr::Netmask(netmask_raw(svc.netmask)),
+                ];
+                nla::emit_nested(&rest, buf);
+            }
+            BodyAttr::Key(key) => emit_key_attrs(key, buf),
+            BodyAttr::Dest(dest) => nla::emit_nested(&dest_attr_array(dest), buf),
+            BodyAttr::DestKey(key) => nla::emit_nested(
+                &[
+                    DestAttr::AddrFamily(AddressFamily::of(&key.addr).to_raw()),
+                    DestAttr::Addr(addr_bytes(&key.addr)),
+                    DestAttr::Port(key.port),
+                ],
+                buf,
+            ),
+        }
+    }
+}
+
+/// A name attribute (NUL-terminated), borrowed.
+struct NameAttr<'a>(u16, &'a str);
+
+impl nla::Nla for NameAttr<'_> {
+    fn kind(&self) -> u16 {
+        self.0
+    }
+
+    fn emit_value(&self, buf: &mut Vec<u8>) {
+        nla::put_string(buf, self.1);
+    }
+}
+
+/// [`service_key_attrs`], written without a list.
+fn emit_key_attrs(key: &ServiceKey, buf: &mut Vec<u8>) {
+    let af = SvcAttr::Af(key.af().to_raw());
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => nla::emit_nested(
+            &[
+                af,
+                SvcAttr::Protocol(protocol.to_raw()),
+                SvcAttr::Addr(addr_bytes(addr)),
+                SvcAttr::Port(*port),
+            ],
+            buf,
+        ),
+        ServiceKey::Fwmark { mark, .. } => nla::emit_nested(&[af, SvcAttr::Fwmark(*mark)], buf),
     }
 }
 
@@ -203,7 +320,11 @@ fn service_from(
 
 /// Everything NEW_DEST and SET_DEST need; the address family is always explicit.
 pub fn dest_attrs(dest: &Destination) -> Vec<DestAttr> {
-    vec![
+    dest_attr_array(dest).into()
+}
+
+fn dest_attr_array(dest: &Destination) -> [DestAttr; 10] {
+    [
         DestAttr::AddrFamily(dest.af().to_raw()),
         DestAttr::Addr(addr_bytes(&dest.addr)),
         DestAttr::Port(dest.port),
@@ -406,6 +527,60 @@ mod tests {
 
     fn v4(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    /// `Request::emit` writes the very bytes of the message `to_message` builds, for
+    /// every kind of request, both families, fwmarks, persistence engines, tunnels, and
+    /// a scheduler name too long for netlink (refused the same way).
+    #[test]
+    fn emitting_in_place_gives_the_bytes_of_the_built_message() {
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let mut persistent =
+            Service::new(ServiceKey::tcp(v4("10.0.0.1"), 80), "rr").persistent(300);
+        persistent.netmask = Netmask::V4(Ipv4Addr::new(255, 255, 255, 0));
+        persistent.pe_name = Some("sip".into());
+        let fwmark = Service::new(ServiceKey::fwmark(AddressFamily::Inet6, 7), "wlc");
+        let v6_service = Service::new(ServiceKey::tcp(v6, 443), "sh");
+        let huge = Service::new(ServiceKey::tcp(v4("10.0.0.2"), 80), "x".repeat(70_000));
+        let mut tunnel = Destination::new(v6, 8080, FwdMethod::Tunnel).weight(7);
+        tunnel.tun_type = TunnelType::Gue;
+        tunnel.tun_port = 6080;
+        tunnel.tun_flags = TunnelFlags(TunnelFlags::CSUM);
+        tunnel.u_threshold = 10;
+        tunnel.l_threshold = 2;
+        let masq = Destination::new(v4("192.168.0.1"), 80, FwdMethod::Masq);
+        let key = ServiceKey::tcp(v4("10.0.0.1"), 80);
+        let mark = ServiceKey::fwmark(AddressFamily::Inet, 1);
+        let dest_key = DestKey {
+            addr: v6,
+            port: 8080,
+        };
+        let requests = [
+            Request::AddService(persistent.clone()),
+            Request::EditService(persistent),
+            Request::AddService(fwmark),
+            Request::AddService(v6_service),
+            Request::AddService(huge),
+            Request::DelService(key),
+            Request::DelService(mark),
+            Request::AddDest(key, masq),
+            Request::EditDest(mark, tunnel),
+            Request::DelDest(key, dest_key),
+            Request::Flush,
+            Request::Zero(Some(key)),
+            Request::SetTimeouts(Timeouts {
+                tcp: 1,
+                tcp_fin: 2,
+                udp: 3,
+            }),
+        ];
+        for request in &requests {
+            let (mut built, mut in_place) = (vec![1, 2, 3], vec![1, 2, 3]);
+            let expected = request.to_message().emit(&mut built, 0x21, 5, 77);
+            let got = request.emit(&mut in_place, 0x21, 5, 77);
+            assert_eq!(got, expected, "{request:?}");
+            assert_eq!(in_place, built, "{request:?}");
+        }
     }
 
     #[test]

@@ -48,26 +48,43 @@ impl<A: Nla> GenlMessage<A> {
         flags: u16,
         seq: u32,
     ) -> Result<(), TooLarge> {
-        let start = buf.len();
-        buf.extend_from_slice(&[0; NLMSG_HDRLEN]);
-        buf.extend_from_slice(&[self.cmd, self.version, 0, 0]);
-        if let Err(e) = nla::emit_all(&self.attrs, buf) {
-            buf.truncate(start);
-            return Err(e);
-        }
-        // A message over 4 GiB cannot be sent anyway: sendmsg() refuses it.
-        let len = u32::try_from(buf.len() - start).unwrap_or(u32::MAX);
-        let header = &mut buf[start..start + NLMSG_HDRLEN];
-        header[0..4].copy_from_slice(&len.to_ne_bytes());
-        header[4..6].copy_from_slice(&family.to_ne_bytes());
-        header[6..8].copy_from_slice(&flags.to_ne_bytes());
-        header[8..12].copy_from_slice(&seq.to_ne_bytes());
-        // nlmsg_pid 0: the kernel fills in the sender's port id.
-        header[12..16].copy_from_slice(&0u32.to_ne_bytes());
-        // Attributes are 4-aligned, so the message already is; kept explicit for safety.
-        buf.resize(start + align4(buf.len() - start), 0);
-        Ok(())
+        emit_message(
+            buf,
+            (family, flags, seq),
+            (self.cmd, self.version),
+            &self.attrs,
+        )
     }
+}
+
+/// [`GenlMessage::emit`] of a message given by its parts: netlink family, flags and
+/// sequence number; generic netlink command and version; attributes (a slice, so that a
+/// caller can keep them on the stack).
+pub fn emit_message<A: Nla>(
+    buf: &mut Vec<u8>,
+    (family, flags, seq): (u16, u16, u32),
+    (cmd, version): (u8, u8),
+    attrs: &[A],
+) -> Result<(), TooLarge> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; NLMSG_HDRLEN]);
+    buf.extend_from_slice(&[cmd, version, 0, 0]);
+    if let Err(e) = nla::emit_all(attrs, buf) {
+        buf.truncate(start);
+        return Err(e);
+    }
+    // A message over 4 GiB cannot be sent anyway: sendmsg() refuses it.
+    let len = u32::try_from(buf.len() - start).unwrap_or(u32::MAX);
+    let header = &mut buf[start..start + NLMSG_HDRLEN];
+    header[0..4].copy_from_slice(&len.to_ne_bytes());
+    header[4..6].copy_from_slice(&family.to_ne_bytes());
+    header[6..8].copy_from_slice(&flags.to_ne_bytes());
+    header[8..12].copy_from_slice(&seq.to_ne_bytes());
+    // nlmsg_pid 0: the kernel fills in the sender's port id.
+    header[12..16].copy_from_slice(&0u32.to_ne_bytes());
+    // Attributes are 4-aligned, so the message already is; kept explicit for safety.
+    buf.resize(start + align4(buf.len() - start), 0);
+    Ok(())
 }
 
 impl<A: ParseNla> GenlMessage<A> {

@@ -98,6 +98,14 @@ impl EncodedBatch {
         emitted
     }
 
+    /// [`EncodedBatch::push`] of a request, written without building its message first
+    /// (see [`crate::model::Request::emit`]).
+    pub fn push_request(&mut self, request: &crate::model::Request) -> Result<(), TooLarge> {
+        let emitted = request.emit(&mut self.bytes, self.family, NLM_F_REQUEST, 0);
+        self.ends.push(self.bytes.len());
+        emitted
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }

@@ -205,3 +205,125 @@ fn saves_restore_across_the_two_tools() {
         }
     }
 }
+
+/// Spawns `rsipvsadm -R` with a pipe for its input; stdout and stderr are read in threads.
+fn spawn_restore() -> std::process::Child {
+    use std::process::Stdio;
+    Command::new(rsipvsadm_bin())
+        .arg0("rsipvsadm")
+        .arg("-R")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rsipvsadm runs")
+}
+
+/// Rules from a slow producer are applied as they arrive, as ipvsadm applies them, not
+/// only at the end of the input: the first lines are in the table while `-R` still
+/// waits for the rest.
+#[test]
+fn rules_from_a_slow_producer_are_applied_as_they_arrive() {
+    use std::io::Write;
+    use std::time::Instant;
+
+    netns_test_alone(|| {
+        let mut child = spawn_restore();
+        let mut input = child.stdin.take().expect("piped stdin");
+        input
+            .write_all(b"-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -m\n")
+            .expect("first lines written");
+        let mut ipvs = crate::ipvs();
+        let started = Instant::now();
+        let applied = loop {
+            let table = ipvs.table().expect("a table dump");
+            if table.len() == 1 && table[0].dests.len() == 1 {
+                break true;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let still_reading = child.try_wait().expect("child status").is_none();
+        if !applied || !still_reading {
+            let _ = child.kill();
+        }
+        assert!(
+            applied,
+            "the first rules were not applied while -R waited for more input"
+        );
+        assert!(still_reading, "-R ended before its input did");
+
+        input
+            .write_all(b"-A -t 10.0.0.3:80 -s wlc\n")
+            .expect("last line written");
+        drop(input);
+        let out = child.wait_with_output().expect("-R ends");
+        assert!(out.status.success(), "{out:?}");
+        assert!(out.stderr.is_empty(), "{out:?}");
+        assert_eq!(ipvs.table().expect("a table dump").len(), 2);
+    });
+}
+
+/// The peak resident memory of `rsipvsadm -R` fed `lines` rules the kernel refuses
+/// (real servers of a service that does not exist): each costs an error message, and
+/// nothing of it may stay in memory.
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which gives its rusage"
+)]
+fn peak_rss_of_refused_rules(lines: usize) -> i64 {
+    use std::io::{Read, Write};
+
+    let mut child = spawn_restore();
+    let mut input = child.stdin.take().expect("piped stdin");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text);
+        text
+    });
+    let writer = std::thread::spawn(move || {
+        let mut rules = Vec::new();
+        for i in 0..lines {
+            let rule = format!(
+                "-a -t 10.9.0.1:80 -r 10.{}.{}.{}:80 -m\n",
+                i >> 16,
+                (i >> 8) & 255,
+                i & 255
+            );
+            rules.extend_from_slice(rule.as_bytes());
+        }
+        input.write_all(&rules).expect("rules written");
+    });
+    writer.join().expect("writer thread");
+    let mut status = 0;
+    // SAFETY: all-zero is a valid rusage; wait4 writes it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our unreaped child with valid out pointers.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    let errors = errors.join().expect("stderr reader");
+    let reports = errors
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(reports, lines, "one message per refused rule");
+    assert_eq!(libc::WEXITSTATUS(status), 255);
+    usage.ru_maxrss
+}
+
+/// `-R` streams: its memory does not grow with its input. 40,000 refused rules (with
+/// their messages) peak within 4 MiB of 4,000.
+#[test]
+fn restore_memory_does_not_grow_with_the_input() {
+    netns_test_alone(|| {
+        let small = peak_rss_of_refused_rules(4_000);
+        let large = peak_rss_of_refused_rules(40_000);
+        assert!(
+            large - small < 4096,
+            "peak RSS {small} KiB for 4,000 rules, {large} KiB for 40,000"
+        );
+    });
+}

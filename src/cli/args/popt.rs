@@ -11,7 +11,37 @@
 //!   skipped (popt's `expandNextArg`).
 //! - With `POSIXLY_CORRECT`/`POSIX_ME_HARDER` the first leftover ends option processing.
 //!
-//! Arguments are bytes: ipvsadm sees C strings, so nothing here assumes UTF-8.
+//! Arguments are bytes: ipvsadm sees C strings, so nothing here assumes UTF-8. Values
+//! are borrowed from the argument list unless an expansion built them.
+
+use std::borrow::Cow;
+
+/// An argument list, `argv[0]` included: a command line, or the program name and one
+/// rule line's words (read in place, without an argv built per line).
+pub trait Args {
+    fn count(&self) -> usize;
+    fn arg(&self, index: usize) -> &[u8];
+}
+
+impl<A: AsRef<[u8]>> Args for Vec<A> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn arg(&self, index: usize) -> &[u8] {
+        self[index].as_ref()
+    }
+}
+
+impl<A: AsRef<[u8]>> Args for [A] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn arg(&self, index: usize) -> &[u8] {
+        self[index].as_ref()
+    }
+}
 
 /// Whether an option takes a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +58,23 @@ pub struct OptSpec<T> {
     pub short: Option<u8>,
     pub arg: ArgKind,
     pub id: T,
+}
+
+/// Where each short option is in a table: 1 + the index of the first row with that
+/// character, 0 for none (a table has fewer than 255 rows). Built once, at compile time,
+/// so that a rule file does not search the table for every option of every line.
+pub const fn short_index<T: Copy>(table: &[OptSpec<T>]) -> [u8; 256] {
+    assert!(table.len() < 255);
+    let mut index = [0u8; 256];
+    let mut row = table.len();
+    // Backwards: the first row with a character is the one left in place.
+    while row > 0 {
+        row -= 1;
+        if let Some(c) = table[row].short {
+            index[c as usize] = row as u8 + 1;
+        }
+    }
+    index
 }
 
 /// popt's error codes that ipvsadm can meet, with `poptStrerror`'s texts.
@@ -50,9 +97,9 @@ impl PoptError {
 
 /// An option found: its id and its value (`None` for flags and an absent optional value).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found<T> {
+pub struct Found<'a, T> {
     pub id: T,
-    pub value: Option<Vec<u8>>,
+    pub value: Option<Cow<'a, [u8]>>,
 }
 
 /// Position inside a short-option cluster: argv index and byte offset.
@@ -63,62 +110,70 @@ struct CharArg {
 }
 
 /// Where an option's value may come from, besides the next argv element.
-enum Inline {
+enum Inline<'a> {
     /// `--name` without `=`.
     Nothing,
     /// `--name=value`.
-    Long(Vec<u8>),
+    Long(&'a [u8]),
     /// A short option; the rest of its cluster, if any.
     Cluster(Option<CharArg>),
 }
 
 /// What one argv element turned out to be.
-enum Element<T> {
+enum Element<'a, T> {
     /// A leftover, `--`, or an element consumed by an expansion.
     Skip,
-    Long(OptSpec<T>, Option<Vec<u8>>),
+    Long(OptSpec<T>, Option<&'a [u8]>),
     Cluster(CharArg),
 }
 
 /// popt's `!#:+`: "the next argument" inside a value.
 const EXPANSION: &[u8] = b"!#:+";
 
-pub struct Scanner<'a, T: Copy> {
+pub struct Scanner<'a, T: Copy, A: Args + ?Sized> {
     table: &'a [OptSpec<T>],
-    argv: &'a [Vec<u8>],
+    /// [`short_index`] of `table`.
+    short: &'a [u8; 256],
+    argv: &'a A,
     /// Index of the next argv element (popt's `os->next`).
     next: usize,
     char_arg: Option<CharArg>,
     rest_leftover: bool,
     posix_me_harder: bool,
-    /// Elements consumed by a `!#:+` expansion (popt's `argb`).
+    /// Elements consumed by a `!#:+` expansion (popt's `argb`); empty until one is.
     deleted: Vec<bool>,
     leftovers: Vec<usize>,
     next_leftover: usize,
 }
 
-impl<'a, T: Copy> Scanner<'a, T> {
-    pub fn new(table: &'a [OptSpec<T>], argv: &'a [Vec<u8>], posix_me_harder: bool) -> Self {
+impl<'a, T: Copy, A: Args + ?Sized> Scanner<'a, T, A> {
+    pub fn new(
+        table: &'a [OptSpec<T>],
+        short: &'a [u8; 256],
+        argv: &'a A,
+        posix_me_harder: bool,
+    ) -> Self {
         Scanner {
             table,
+            short,
             argv,
-            next: 1.min(argv.len()),
+            next: 1.min(argv.count()),
             char_arg: None,
             rest_leftover: false,
             posix_me_harder,
-            deleted: vec![false; argv.len()],
+            deleted: Vec::new(),
             leftovers: Vec::new(),
             next_leftover: 0,
         }
     }
 
     /// `poptGetNextOpt`: the next option, `Ok(None)` at the end, or an error.
-    pub fn next_opt(&mut self) -> Result<Option<Found<T>>, PoptError> {
+    pub fn next_opt(&mut self) -> Result<Option<Found<'a, T>>, PoptError> {
         loop {
             let (spec, inline) = match self.char_arg.take() {
                 Some(at) => self.short_option(at)?,
                 None => {
-                    if self.next >= self.argv.len() {
+                    if self.next >= self.argv.count() {
                         return Ok(None);
                     }
                     match self.read_element()? {
@@ -139,25 +194,33 @@ impl<'a, T: Copy> Scanner<'a, T> {
 
     /// `poptBadOption`: the last argv element consumed.
     pub fn bad_option(&self) -> &'a [u8] {
-        self.argv
-            .get(self.next.wrapping_sub(1))
-            .map_or(&[][..], |a| a.as_slice())
+        let last = self.next.wrapping_sub(1);
+        if last < self.argv.count() {
+            self.argv.arg(last)
+        } else {
+            &[]
+        }
     }
 
     /// `poptGetArg`: the next leftover (positional) argument.
     pub fn next_arg(&mut self) -> Option<&'a [u8]> {
         let index = *self.leftovers.get(self.next_leftover)?;
         self.next_leftover += 1;
-        Some(&self.argv[index])
+        Some(self.argv.arg(index))
     }
 
-    fn read_element(&mut self) -> Result<Element<T>, PoptError> {
+    fn is_deleted(&self, index: usize) -> bool {
+        self.deleted.get(index).copied().unwrap_or(false)
+    }
+
+    fn read_element(&mut self) -> Result<Element<'a, T>, PoptError> {
         let this = self.next;
         self.next += 1;
-        if self.deleted[this] {
+        if self.is_deleted(this) {
             return Ok(Element::Skip);
         }
-        let text = &self.argv[this];
+        let argv: &'a A = self.argv;
+        let text = argv.arg(this);
         if self.rest_leftover || text.first() != Some(&b'-') || text.len() == 1 {
             if self.posix_me_harder {
                 self.rest_leftover = true;
@@ -165,7 +228,7 @@ impl<'a, T: Copy> Scanner<'a, T> {
             self.leftovers.push(this);
             return Ok(Element::Skip);
         }
-        if text.as_slice() == b"--" {
+        if text == b"--" {
             self.rest_leftover = true;
             return Ok(Element::Skip);
         }
@@ -178,7 +241,7 @@ impl<'a, T: Copy> Scanner<'a, T> {
         }
         let body = &text[2..];
         let (name, value) = match body.iter().position(|&b| b == b'=') {
-            Some(eq) => (&body[..eq], Some(body[eq + 1..].to_vec())),
+            Some(eq) => (&body[..eq], Some(&body[eq + 1..])),
             None => (body, None),
         };
         let spec = self
@@ -189,13 +252,13 @@ impl<'a, T: Copy> Scanner<'a, T> {
         Ok(Element::Long(*spec, value))
     }
 
-    fn short_option(&self, at: CharArg) -> Result<(OptSpec<T>, Inline), PoptError> {
-        let text = &self.argv[at.arg];
+    fn short_option(&self, at: CharArg) -> Result<(OptSpec<T>, Inline<'a>), PoptError> {
+        let text = self.argv.arg(at.arg);
         let c = *text.get(at.offset).ok_or(PoptError::BadOpt)?;
-        let spec = self
-            .table
-            .iter()
-            .find(|spec| spec.short == Some(c))
+        let row = usize::from(self.short[usize::from(c)]);
+        let spec = row
+            .checked_sub(1)
+            .map(|row| &self.table[row])
             .ok_or(PoptError::BadOpt)?;
         let rest = (at.offset + 1 < text.len()).then_some(CharArg {
             arg: at.arg,
@@ -204,20 +267,25 @@ impl<'a, T: Copy> Scanner<'a, T> {
         Ok((*spec, Inline::Cluster(rest)))
     }
 
-    fn take_value(&mut self, kind: ArgKind, inline: Inline) -> Result<Option<Vec<u8>>, PoptError> {
+    fn take_value(
+        &mut self,
+        kind: ArgKind,
+        inline: Inline<'a>,
+    ) -> Result<Option<Cow<'a, [u8]>>, PoptError> {
+        let argv: &'a A = self.argv;
         match (kind, inline) {
             (ArgKind::None, Inline::Long(_)) => Err(PoptError::UnwantedArg),
             (ArgKind::None, Inline::Cluster(Some(rest))) => {
-                if self.argv[rest.arg][rest.offset] == b'=' {
+                if argv.arg(rest.arg)[rest.offset] == b'=' {
                     return Err(PoptError::UnwantedArg);
                 }
                 self.char_arg = Some(rest);
                 Ok(None)
             }
             (ArgKind::None, _) => Ok(None),
-            (_, Inline::Long(value)) => Ok(Some(self.expand(&value))),
+            (_, Inline::Long(value)) => Ok(Some(self.expand(value))),
             (_, Inline::Cluster(Some(rest))) => {
-                let text = &self.argv[rest.arg][rest.offset..];
+                let text = &argv.arg(rest.arg)[rest.offset..];
                 let text = text.strip_prefix(b"=").unwrap_or(text);
                 Ok(Some(self.expand(text)))
             }
@@ -225,13 +293,15 @@ impl<'a, T: Copy> Scanner<'a, T> {
         }
     }
 
-    fn value_from_next(&mut self, kind: ArgKind) -> Result<Option<Vec<u8>>, PoptError> {
-        let Some(text) = self.argv.get(self.next) else {
+    fn value_from_next(&mut self, kind: ArgKind) -> Result<Option<Cow<'a, [u8]>>, PoptError> {
+        if self.next >= self.argv.count() {
             return match kind {
                 ArgKind::Optional => Ok(None),
                 _ => Err(PoptError::NoArg),
             };
-        };
+        }
+        let argv: &'a A = self.argv;
+        let text = argv.arg(self.next);
         if kind == ArgKind::Optional && text.first() == Some(&b'-') {
             return Ok(None);
         }
@@ -241,7 +311,10 @@ impl<'a, T: Copy> Scanner<'a, T> {
 
     /// `expandNextArg`: every `!#:+` becomes the next element that does not start with
     /// `-` (found once, then marked consumed); without one the text stays as it is.
-    fn expand(&mut self, text: &[u8]) -> Vec<u8> {
+    fn expand(&mut self, text: &'a [u8]) -> Cow<'a, [u8]> {
+        if !text.windows(EXPANSION.len()).any(|w| w == EXPANSION) {
+            return Cow::Borrowed(text);
+        }
         let mut out = Vec::with_capacity(text.len());
         let mut found: Option<&'a [u8]> = None;
         let mut i = 0;
@@ -259,15 +332,18 @@ impl<'a, T: Copy> Scanner<'a, T> {
             out.push(text[i]);
             i += 1;
         }
-        out
+        Cow::Owned(out)
     }
 
     /// `findNextArg(con, 1, 1)`.
     fn take_next_arg(&mut self) -> Option<&'a [u8]> {
-        let argv = self.argv;
-        let index = (self.next..argv.len())
-            .find(|&i| !self.deleted[i] && argv[i].first() != Some(&b'-'))?;
+        let argv: &'a A = self.argv;
+        let index = (self.next..argv.count())
+            .find(|&i| !self.is_deleted(i) && argv.arg(i).first() != Some(&b'-'))?;
+        if self.deleted.is_empty() {
+            self.deleted = vec![false; argv.count()];
+        }
         self.deleted[index] = true;
-        Some(&argv[index])
+        Some(argv.arg(index))
     }
 }

@@ -70,6 +70,8 @@ pub fn run(opts: &Options) -> i32 {
     // FILE is parsed while the kernel's table is read: on a large table the two take
     // about as long, and neither needs the other.
     let (desired, current) = desired::read_while(&input, || ipvs.table());
+    // FILE's text is no longer needed: the plan and its batches take its room.
+    drop(input);
     let current = match current {
         Ok(current) => current,
         Err(e) => {
@@ -104,32 +106,24 @@ pub fn run(opts: &Options) -> i32 {
         let status = if differs { EXIT_DIFFERENT } else { EXIT_SAME };
         return leave(status, (desired, current, plan));
     }
-    // The plan is printed while its requests are encoded, and before they run: printed
-    // while they ran, it slowed the kernel's work under emulation by more than printing
-    // takes (tests/bench/run).
-    let (batches, printed) = std::thread::scope(|s| {
-        let printing = s.spawn(|| print_plan(&plan));
-        let batches = plan
-            .stages()
-            .map(|stage| ipvs.encode(stage.iter().map(|step| &step.request)));
-        (batches, printing.join())
-    });
+    // The plan is printed before its requests run: printed while they ran, it slowed the
+    // kernel's work under emulation by more than printing takes (tests/bench/run). They
+    // are encoded a chunk at a time as they run, so that the bytes of a large plan are
+    // never all in memory at once.
     // The table is what apply is for: a plan nobody can read does not stop it.
-    match printed {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => say(&format!(
+    if let Err(e) = print_plan(&plan) {
+        say(&format!(
             "cannot print the plan: {e}; applying it all the same (`{} diff` shows it \
              before, `-Sn` the table after)",
             opts.program
-        )),
-        Err(_) => say("cannot print the plan; applying it all the same"),
+        ));
     }
     let mut run = Runner {
         ipvs: &mut ipvs,
         name: &opts.name,
         refused: 0,
     };
-    run.stages(&plan, batches, opts.drain);
+    run.stages(&plan, opts.drain);
     let refused = run.refused;
     let verified = verify(&mut ipvs, &desired, &opts.scope, &current, &plan);
     let status = match verified {
@@ -248,6 +242,10 @@ struct Runner<'a> {
     refused: usize,
 }
 
+/// Steps encoded and sent at once (the socket splits them further): their bytes are all
+/// of a plan's requests in memory at a time.
+const APPLY_CHUNK: usize = 4096;
+
 /// Why a stage stopped apply, after the kernel refused one of its steps.
 const STOPPED_AFTER: [&str; 3] = [
     "not everything wanted is in place, so no real server was moved, drained or deleted",
@@ -258,12 +256,11 @@ const STOPPED_AFTER: [&str; 3] = [
 
 impl Runner<'_> {
     /// Runs the plan's stages in order, each only if the kernel took every step before.
-    /// `batches`: the plan's stages, encoded.
-    fn stages(&mut self, plan: &Plan, mut batches: [EncodedBatch; 4], drain: Option<Duration>) {
+    fn stages(&mut self, plan: &Plan, drain: Option<Duration>) {
         let stages = plan.stages();
         // Each stage but the deletes can stop apply.
-        for ((stage, batch), stopped) in stages.iter().zip(&mut batches).zip(STOPPED_AFTER) {
-            self.batch(stage, batch);
+        for (stage, stopped) in stages.iter().zip(STOPPED_AFTER) {
+            self.batch(stage);
             if self.refused > 0 {
                 errln!("{}: {stopped}", self.name);
                 return;
@@ -272,17 +269,34 @@ impl Runner<'_> {
         if let Some(limit) = drain {
             self.drain(plan, limit);
         }
-        self.batch(stages[3], &mut batches[3]);
+        self.batch(stages[3]);
     }
 
-    fn batch(&mut self, steps: &[Step], batch: &mut EncodedBatch) {
-        if steps.is_empty() {
-            return;
+    /// Runs one stage's steps, [`APPLY_CHUNK`] at a time, each chunk encoded just before
+    /// it is sent.
+    fn batch(&mut self, steps: &[Step]) {
+        // A refused service takes its destinations' adds with it (ESRCH).
+        let mut refused_services = Vec::new();
+        for (done, chunk) in steps.chunks(APPLY_CHUNK).enumerate() {
+            let mut batch = self.ipvs.encode(chunk.iter().map(|step| &step.request));
+            let unsent = steps.len() - done * APPLY_CHUNK;
+            if !self.chunk(chunk, &mut batch, unsent, &mut refused_services) {
+                return;
+            }
         }
+    }
+
+    /// One chunk of a stage's steps, `unsent` steps of the stage left with it; false when
+    /// the socket failed (the rest of the stage is not sent).
+    fn chunk(
+        &mut self,
+        steps: &[Step],
+        batch: &mut EncodedBatch,
+        unsent: usize,
+        refused_services: &mut Vec<ServiceKey>,
+    ) -> bool {
         match self.ipvs.apply_encoded(batch) {
             Ok(outcomes) => {
-                // A refused service takes its destinations' adds with it (ESRCH).
-                let mut refused_services = Vec::new();
                 for (step, outcome) in steps.iter().zip(outcomes) {
                     let Err(errno) = outcome else { continue };
                     self.refused += 1;
@@ -297,15 +311,21 @@ impl Runner<'_> {
                     }
                     self.report_refusal(step, errno);
                 }
+                true
             }
             Err(e) => {
-                self.refused += steps.len();
+                self.refused += unsent;
+                let held_back = match unsent - steps.len() {
+                    0 => String::new(),
+                    n => format!(", and {} more were not sent", count(n as u64, "change")),
+                };
                 errln!(
-                    "{}: {e}: which of the {} sent the kernel made is not known (the \
-                     verification below tells what is left; apply again to finish)",
+                    "{}: {e}: which of the {} sent the kernel made is not known{held_back} \
+                     (the verification below tells what is left; apply again to finish)",
                     self.name,
                     count(steps.len() as u64, "change")
                 );
+                false
             }
         }
     }

@@ -137,13 +137,13 @@ enum Rule {
 /// The rules of `input`, a whole number of lines that starts at line `first`, with their
 /// line numbers.
 fn parse_rules(input: &[u8], first: usize) -> impl Iterator<Item = (usize, Rule)> {
-    let mut argv = RuleArgv::new(b"rsipvsadm");
+    let argv = RuleArgv::new(b"rsipvsadm");
     RuleReader::new(input)
         .filter(|rule| !rule.is_comment())
         .map(move |rule| {
             let number = first + rule.number - 1;
             let at = || Origin::Line(number).to_string();
-            let parsed = match argv.parse(rule.words) {
+            let parsed = match argv.parse(&rule) {
                 Ok(Command::AddService(service)) => Rule::Service(service),
                 Ok(Command::AddServer(key, dest)) => Rule::Server(key, dest),
                 Ok(other) => Rule::Problem(Problem::new(
