@@ -26,6 +26,9 @@ pub enum DestDetail {
     Listed,
     /// Those, and the tunnel settings of tunnelled ones (`-S`).
     Saved,
+    /// Everything a rule can set (thresholds and tunnel settings too), for comparing
+    /// configurations (apply's verification): not from /proc, which lacks thresholds.
+    Configured,
     /// Everything netlink has: thresholds, counters, persistent connections, tunnels.
     Full,
 }
@@ -98,7 +101,9 @@ impl DestDetail {
     pub fn shows_dests(self, dests: &[RealServer]) -> bool {
         match self {
             DestDetail::Listed => true,
-            DestDetail::Saved => dests.iter().all(|rs| rs.dest.fwd != FwdMethod::Tunnel),
+            DestDetail::Saved | DestDetail::Configured => {
+                dests.iter().all(|rs| rs.dest.fwd != FwdMethod::Tunnel)
+            }
             DestDetail::Full => false,
         }
     }
@@ -108,7 +113,7 @@ impl DestDetail {
         match self {
             DestDetail::Listed => true,
             DestDetail::Saved => record.dests.iter().all(|d| d.fwd != FwdMethod::Tunnel),
-            DestDetail::Full => false,
+            DestDetail::Configured | DestDetail::Full => false,
         }
     }
 }

@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -15,15 +14,13 @@ use crate::cli::console::errln;
 use crate::cli::errors::{Operation, kernel_message};
 use crate::error::Error;
 use crate::ipvs::Ipvs;
-use crate::model::names::ORDER_HASHING_SCHEDULERS;
+use crate::listing::DestDetail;
 use crate::model::{
-    AddressFamily, DestKey, Destination, FwdMethod, Netmask, Protocol, RealServer, Request,
-    ServiceFlags, ServiceKey, VirtualService,
+    DestKey, Destination, Protocol, RealServer, Request, ServiceKey, VirtualService,
 };
 use crate::netlink::socket::EncodedBatch;
 use crate::output::plan::{rule_line, write_rule};
 use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
-use crate::procfs::{self, ProcDest, ProcKey, ProcService};
 
 /// Exit statuses: as diff(1) for `diff`; for `apply`, 1 when the table could not be made
 /// equal to FILE.
@@ -475,18 +472,15 @@ fn hint(request: &Request, errno: Errno) -> Option<String> {
     })
 }
 
-/// What is left to do after applying (empty: the table equals FILE).
+/// What is left to do after applying (empty: the table equals FILE), with the table as
+/// read again.
 ///
-/// The table is read again as cheaply as it can still be told apart from FILE; the
-/// services that may differ are then read exactly (GET_SERVICE and GET_DEST) and planned
-/// against FILE again. Which may differ: when the plan touched few services (fewer than
-/// one in eight), those, the others being taken as read before applying; else every
-/// service that one read of /proc/net/ip_vs shows different from FILE (its scheduler, or
-/// its destinations' addresses, ports, methods, weights and order: several times faster
-/// than a destination dump per service), with those that have, in FILE or before
-/// applying, settings that file does not show (see [`beyond_proc`]). Not seen: a setting
-/// /proc does not show, or a service the plan did not touch, changed meanwhile by another
-/// program.
+/// When the plan touched few services (fewer than one in eight), those are read again
+/// exactly (GET_SERVICE and GET_DEST) and the others taken as read before applying
+/// (not seen: a service the plan did not touch, changed meanwhile by another program).
+/// Else the whole table is read again with every setting a rule can make
+/// ([`DestDetail::Configured`]: the service dump, and the real servers of IPv4 services
+/// over `getsockopt()` before Linux 7.1, one call each) and planned against FILE.
 fn verify(
     ipvs: &mut Ipvs,
     desired: &[DesiredService],
@@ -502,21 +496,13 @@ fn verify(
             break;
         }
     }
-    let suspects = if touched.len() * 8 < services {
-        touched
-    } else {
-        match procfs::read_table() {
-            Ok(table) => differing_in_proc(&table, desired, before, scope),
-            // No /proc: every service in scope is a suspect.
-            Err(_) => ipvs
-                .services()?
-                .into_iter()
-                .map(|svc| svc.key)
-                .filter(|key| scope.contains(key))
-                .chain(desired.iter().map(|d| d.vs.service.key))
-                .collect(),
-        }
-    };
+    if touched.len() * 8 >= services {
+        // The whole table, as cheaply as it comes with every setting a rule can make.
+        let current = ipvs.table_with(DestDetail::Configured)?;
+        let rest = plan::plan(desired, &current, scope, false);
+        return Ok((rest, current));
+    }
+    let suspects = touched;
     let mut current = Vec::with_capacity(suspects.len());
     read_exactly(ipvs, &suspects, &mut current)?;
     let desired: Vec<DesiredService> = desired
@@ -605,161 +591,10 @@ fn read_exactly(
     Ok(())
 }
 
-/// The services in scope that /proc/net/ip_vs shows different from FILE, missing, or
-/// there without FILE wanting them, and those it cannot tell: with a setting /proc does
-/// not show (see [`beyond_proc`]) in FILE or `before` applying (a setting FILE clears).
-fn differing_in_proc(
-    table: &[ProcService],
-    desired: &[DesiredService],
-    before: &[VirtualService],
-    scope: &Scope,
-) -> HashSet<ServiceKey> {
-    let wanted: HashMap<ServiceKey, &VirtualService> =
-        desired.iter().map(|d| (d.vs.service.key, &d.vs)).collect();
-    let had_more: HashSet<ServiceKey> = before
-        .iter()
-        .filter(|vs| beyond_proc(vs))
-        .map(|vs| vs.service.key)
-        .collect();
-    let mut suspects = HashSet::new();
-    let mut seen = HashSet::with_capacity(table.len());
-    let mut marks: HashMap<u32, usize> = HashMap::new();
-    for ps in table {
-        if let ProcKey::Fwmark(mark) = ps.key {
-            *marks.entry(mark).or_default() += 1;
-        }
-    }
-    for ps in table {
-        let key = match ps.key {
-            ProcKey::Addr {
-                protocol,
-                addr,
-                port,
-            } => ServiceKey::Addr {
-                protocol,
-                addr,
-                port,
-            },
-            // /proc does not say a fwmark service's family: FILE's, if /proc lists the
-            // mark once and FILE has it in one family only; else both are suspects.
-            ProcKey::Fwmark(mark) => {
-                let both = [AddressFamily::Inet, AddressFamily::Inet6]
-                    .map(|af| ServiceKey::fwmark(af, mark));
-                match both.map(|k| wanted.contains_key(&k)) {
-                    _ if marks[&mark] > 1 => {
-                        suspects.extend(both.into_iter().filter(|k| scope.contains(k)));
-                        seen.extend(both);
-                        continue;
-                    }
-                    [true, true] => {
-                        suspects.extend(both);
-                        continue;
-                    }
-                    [false, true] => both[1],
-                    _ => both[0],
-                }
-            }
-        };
-        // A repeat (6.1 resumes its table walk by position) says nothing new.
-        if !scope.contains(&key) || !seen.insert(key) {
-            continue;
-        }
-        match wanted.get(&key) {
-            Some(vs) if !beyond_proc(vs) && !had_more.contains(&key) && same_in_proc(vs, ps) => {}
-            _ => {
-                suspects.insert(key);
-            }
-        }
-    }
-    suspects.extend(wanted.keys().filter(|key| !seen.contains(key)));
-    suspects
-}
-
-/// Whether a desired service (of which /proc shows everything) is as /proc shows it.
-fn same_in_proc(vs: &VirtualService, ps: &ProcService) -> bool {
-    let svc = &vs.service;
-    if svc.scheduler != ps.scheduler
-        || svc.flags.contains(ServiceFlags::ONEPACKET) != ps.one_packet
-        || ps.persistent
-        || vs.dests.len() != ps.dests.len()
-    {
-        return false;
-    }
-    let same = |d: &Destination, pd: &ProcDest| {
-        d.addr == pd.addr && d.port == pd.port && d.weight == pd.weight && d.fwd.may_list_as(pd.fwd)
-    };
-    if ORDER_HASHING_SCHEDULERS.contains(&svc.scheduler.as_str()) {
-        vs.dests
-            .iter()
-            .zip(&ps.dests)
-            .all(|(rs, pd)| same(&rs.dest, pd))
-    } else if ps.dests.len() <= 16 {
-        vs.dests
-            .iter()
-            .all(|rs| ps.dests.iter().any(|pd| same(&rs.dest, pd)))
-    } else {
-        // A large pool: by address and port, not each against each.
-        let listed: HashMap<(IpAddr, u16), &ProcDest> =
-            ps.dests.iter().map(|pd| ((pd.addr, pd.port), pd)).collect();
-        vs.dests.iter().all(|rs| {
-            listed
-                .get(&(rs.dest.addr, rs.dest.port))
-                .is_some_and(|pd| same(&rs.dest, pd))
-        })
-    }
-}
-
-/// Whether a service has settings /proc/net/ip_vs does not show: an engine,
-/// scheduler flags, persistence (shown in jiffies), one-packet on IPv6, a netmask,
-/// thresholds or tunnels on its destinations.
-fn beyond_proc(vs: &VirtualService) -> bool {
-    let svc = &vs.service;
-    let own_flags = svc.flags.0 & !ServiceFlags::ONEPACKET != 0;
-    let ipv6_ops =
-        svc.flags.contains(ServiceFlags::ONEPACKET) && svc.key.af() == AddressFamily::Inet6;
-    let dest_settings = vs.dests.iter().any(|rs| {
-        rs.dest.fwd == FwdMethod::Tunnel || rs.dest.u_threshold != 0 || rs.dest.l_threshold != 0
-    });
-    svc.pe_name.is_some()
-        || own_flags
-        || ipv6_ops
-        || svc.netmask != Netmask::host(svc.key.af())
-        || dest_settings
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Service;
-
-    fn proc_table(text: &str) -> Vec<ProcService> {
-        let header = "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port \
-                      Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n";
-        procfs::parse_table(&format!("{header}{text}")).unwrap()
-    }
-
-    #[test]
-    fn a_large_pool_is_compared_by_address() {
-        let web = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
-        let mut vs = VirtualService::new(Service::new(web, "rr"));
-        let mut proc = String::from("TCP  0A000001:0050 rr \n");
-        for i in (1..=40u8).rev() {
-            let addr = format!("10.0.1.{i}").parse().unwrap();
-            vs = vs.with_dest(Destination::new(addr, 80, FwdMethod::Masq).weight(u32::from(i)));
-            proc.push_str(&format!("  -> 0A0001{i:02X}:0050 Masq {i} 0 0\n"));
-        }
-        let suspects = |proc: &str| {
-            differing_in_proc(
-                &proc_table(proc),
-                &desired(vec![vs.clone()]),
-                &[],
-                &Scope::everything(),
-            )
-        };
-        assert!(suspects(&proc).is_empty());
-        assert_eq!(suspects(&proc.replace("Masq 7 ", "Masq 8 ")).len(), 1);
-        assert_eq!(suspects(&proc.replace("0A000107", "0A0002FF")).len(), 1);
-    }
+    use crate::model::{FwdMethod, Service};
 
     fn desired(services: Vec<VirtualService>) -> Vec<DesiredService> {
         services
@@ -816,75 +651,6 @@ mod tests {
         });
         let rest = plan::plan(&file, &moved, &Scope::everything(), false);
         assert!(ignored_settings(&rest, &moved).is_empty());
-    }
-
-    #[test]
-    fn proc_shows_which_services_may_differ() {
-        use crate::model::AddressFamily::Inet;
-        let web = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
-        let dest = |a: &str, w| Destination::new(a.parse().unwrap(), 80, FwdMethod::Masq).weight(w);
-        let file = |sched: &str| {
-            desired(vec![
-                VirtualService::new(Service::new(web, sched))
-                    .with_dest(dest("10.0.0.2", 1))
-                    .with_dest(dest("10.0.0.3", 2)),
-            ])
-        };
-        let suspects_after = |file: &[DesiredService], before: &[VirtualService], proc: &str| {
-            let mut keys: Vec<_> =
-                differing_in_proc(&proc_table(proc), file, before, &Scope::everything())
-                    .into_iter()
-                    .map(|k| plan::describe(&k))
-                    .collect();
-            keys.sort();
-            keys
-        };
-        let suspects = |file: &[DesiredService], proc: &str| suspects_after(file, &[], proc);
-        let same = "TCP  0A000001:0050 rr \n  -> 0A000003:0050 Masq 2 0 0\n  -> 0A000002:0050 Masq 1 0 0\n";
-        assert!(
-            suspects(&file("rr"), same).is_empty(),
-            "rr: order does not matter"
-        );
-        assert_eq!(
-            suspects(&file("sh"), &same.replace(" rr ", " sh ")),
-            ["tcp 10.0.0.1:80"]
-        );
-        assert_eq!(
-            suspects(&file("wlc"), same),
-            ["tcp 10.0.0.1:80"],
-            "scheduler"
-        );
-        assert_eq!(
-            suspects(&file("rr"), &same.replace("Masq 2", "Masq 3")),
-            ["tcp 10.0.0.1:80"]
-        );
-        assert!(suspects(&file("rr"), &same.replace("Masq 2", "Local 2")).is_empty());
-        assert_eq!(suspects(&file("rr"), ""), ["tcp 10.0.0.1:80"], "missing");
-        let extra = format!("{same}FWM  00000007 rr \n");
-        assert_eq!(suspects(&file("rr"), &extra), ["fwmark 7"], "not wanted");
-        let both_marks = format!("{extra}FWM  00000007 rr \n");
-        let mut file7 = file("rr");
-        file7.extend(desired(vec![VirtualService::new(Service::new(
-            ServiceKey::fwmark(Inet, 7),
-            "rr",
-        ))]));
-        assert_eq!(
-            suspects(&file7, &both_marks),
-            ["fwmark 7", "fwmark 7 (ipv6)"],
-            "a mark listed twice: either family"
-        );
-        let mut persistent = file("rr");
-        persistent[0].vs.service = persistent[0].vs.service.clone().persistent(300);
-        assert_eq!(
-            suspects(&persistent, same),
-            ["tcp 10.0.0.1:80"],
-            "not shown: read it"
-        );
-        assert_eq!(
-            suspects_after(&file("rr"), &[persistent[0].vs.clone()], same),
-            ["tcp 10.0.0.1:80"],
-            "not shown before, cleared by FILE: read it"
-        );
     }
 
     #[test]
