@@ -66,7 +66,8 @@ pub fn run(opts: &Options) -> i32 {
     };
     // FILE is parsed while the kernel's table is read: on a large table the two take
     // about as long, and neither needs the other.
-    let (desired, current) = desired::read_while(&input, || ipvs.table());
+    let (desired, current) =
+        desired::read_while(&input, || ipvs.table_with(DestDetail::Configured));
     // FILE's text is no longer needed: the plan and its batches take its room.
     drop(input);
     let current = match current {
