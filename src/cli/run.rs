@@ -17,6 +17,7 @@ use crate::ipvs::Ipvs;
 use crate::listing::DestDetail;
 use crate::model::{Info, Request, ServiceKey, State, VirtualService};
 use crate::netns::{self, Netns, NetnsError};
+use crate::sockopt::SockoptTable;
 use crate::{json, output, procfs};
 use nix::errno::Errno;
 
@@ -112,39 +113,11 @@ fn init_error_text(error: &Error) -> String {
 /// unknown (ENOPROTOOPT: "Protocol not available"). Asking the same questions gives the
 /// same answer.
 fn legacy_interface_errno() -> Errno {
-    /// `IP_VS_SO_GET_INFO` (`IP_VS_BASE_CTL + 1`) and the size of its reply.
-    const IP_VS_SO_GET_INFO: libc::c_int = 64 + 1024 + 64 + 1;
-    const GET_INFO_LEN: usize = 12;
-    // SAFETY: socket(2) with constant arguments.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_RAW,
-        )
-    };
-    if fd < 0 {
-        return Errno::last();
-    }
-    let mut info = [0u8; GET_INFO_LEN];
-    let mut len = GET_INFO_LEN as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `info`; `fd` is ours to close.
-    unsafe {
-        let rc = libc::getsockopt(
-            fd,
-            libc::IPPROTO_IP,
-            IP_VS_SO_GET_INFO,
-            info.as_mut_ptr().cast(),
-            &mut len,
-        );
-        let errno = if rc < 0 {
-            Errno::last()
-        } else {
-            // Answered after all (the module loaded meanwhile): no better text exists.
-            Errno::ENOPROTOOPT
-        };
-        libc::close(fd);
-        errno
+    let asked = SockoptTable::open().and_then(|table| table.ipv4_services());
+    match asked {
+        Err(e) => Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOPROTOOPT)),
+        // Answered after all (the module loaded meanwhile): no better text exists.
+        Ok(_) => Errno::ENOPROTOOPT,
     }
 }
 
