@@ -81,24 +81,25 @@ impl Ipvs {
     }
 
     /// The table, with destinations as detailed as `detail` asks, read the cheapest way
-    /// that gives it: the service dump in the kernel's largest chunks, then the
-    /// destinations from `/proc/net/ip_vs` (up to `PROC_READ_BUDGET`, where the listing
-    /// needs no more than it shows, checked against the dump: [`crate::listing`]), and a
-    /// destination dump for every other service.
+    /// that gives it: the service dump in the kernel's largest chunks (the authority on
+    /// which services exist), then, where the listing needs no more than they show and
+    /// the thread is in the socket's namespace, the real servers of IPv4 services over
+    /// `getsockopt()` (`dests_from_sockopt`; before 7.1), those of IPv6 services
+    /// from `/proc/net/ip_vs` (`dests_from_proc`), and a destination dump for
+    /// every other service.
     ///
     /// Why, measured in the VM (Debian 6.1 under emulation on a loaded host, 2026-11-26):
     /// the kernel walks its table from the start for every service-dump chunk and for
     /// every `read()` of the proc file (a page at most), so both are quadratic. At
     /// 100,000 services x 2 the service dump alone took 27-28 s in 32 KiB chunks (about
     /// 100 services each; 4 KiB chunks made it 105 s), the whole proc file 60-65 s, the
-    /// probe's listing 30-33 s. So neither the proc file as the source of the service
-    /// keys (it also silently misses services before 7.1 when other namespaces have
-    /// some) nor as the source of every destination pays at that size; it pays for its
-    /// first few megabytes (30,000 x 1, 2.7 MB: 0.4-2.8 s against 4-5 s of destination
-    /// dumps). Destination dumps cannot be pipelined many per `sendmsg()`: an IPVS dump
-    /// with entries sends its NLMSG_DONE in a second chunk, built only inside the next
-    /// `recvmsg()`, so every dump after it in the batch is refused with EBUSY (seen on
-    /// 6.1: each dump read as a 356-byte chunk, then a 20-byte DONE).
+    /// probe's listing 30-33 s; getsockopt() read every real server of that table in
+    /// 1.4-9 s. The proc file pays only for its first few megabytes (30,000 x 1, 2.7 MB:
+    /// 0.4-2.8 s against 4-5 s of destination dumps). Destination dumps cannot be
+    /// pipelined many per `sendmsg()`: an IPVS dump with entries sends its NLMSG_DONE in
+    /// a second chunk, built only inside the next `recvmsg()`, so every dump after it in
+    /// the batch is refused with EBUSY (seen on 6.1: each dump read as a 356-byte chunk,
+    /// then a 20-byte DONE).
     pub fn table_with(&mut self, detail: DestDetail) -> Result<Vec<VirtualService>> {
         // In the largest chunks the kernel builds: it walks its table from the start for
         // every chunk (before 7.1 the table of every namespace), so the number of chunks
@@ -106,8 +107,11 @@ impl Ipvs {
         // the same namespace, so that this one's destination dumps keep their one-page
         // chunks (see `initial_recv_len` in the socket: a 32 KiB allocation for each of
         // their two chunks costs more).
+        // /proc/thread-self and a raw socket show the thread's namespace, which must be
+        // the socket's for either to stand in for netlink.
+        let same_netns = self.netns.is_some() && thread_netns() == self.netns;
         let mut own;
-        let sock = if self.netns.is_some() && thread_netns() == self.netns {
+        let sock = if same_netns {
             own = GenlSocket::connect()?;
             &mut own
         } else {
@@ -115,110 +119,21 @@ impl Ipvs {
         };
         sock.prime_large_chunks()?;
         let mut services = dump_services(sock, self.family)?;
-        // /proc only where the linear getsockopt() read cannot serve: IPv6 services.
-        let unfilled = if services
-            .iter()
-            .any(|vs| vs.service.key.af() == AddressFamily::Inet6)
-        {
-            self.dests_from_proc(&mut services, detail)
-        } else {
-            (0..services.len()).collect()
-        };
-        let unfilled = self.dests_from_sockopt(&mut services, detail, unfilled);
+        let mut unfilled: Vec<usize> = (0..services.len()).collect();
+        if same_netns && detail != DestDetail::Full {
+            // /proc only where the linear getsockopt() read cannot serve: IPv6 services.
+            if services
+                .iter()
+                .any(|vs| vs.service.key.af() == AddressFamily::Inet6)
+            {
+                unfilled = dests_from_proc(&mut services, detail);
+            }
+            unfilled = dests_from_sockopt(&mut services, detail, unfilled);
+        }
         for i in unfilled {
             services[i].dests = self.real_servers(&services[i].service.key)?;
         }
         Ok(services)
-    }
-
-    /// Fills the destinations of the IPv4 services among `candidates` from IPVS's
-    /// `getsockopt()` interface (one call each, linear in the table: [`crate::sockopt`])
-    /// where it gives all `detail` asks; returns the candidates still to be dumped: IPv6
-    /// services, services with IPv6 real servers (the call leaves those out), tunnelled
-    /// ones where their settings are asked, and any that changed since the dump (real
-    /// servers added beyond the count the call was given, or the service gone).
-    fn dests_from_sockopt(
-        &self,
-        services: &mut [VirtualService],
-        detail: DestDetail,
-        candidates: Vec<usize>,
-    ) -> Vec<usize> {
-        if detail == DestDetail::Full || candidates.is_empty() || self.netns.is_none() {
-            return candidates;
-        }
-        // The raw socket is opened in the thread's namespace, which must be the socket's.
-        // Not from 7.1 (it has /proc/net/ip_vs_status): a first version that also read the
-        // services this way there listed a real server with port 0 under
-        // listing_race (7.2), not yet understood; before 7.1 every kernel test passes.
-        if thread_netns() != self.netns
-            || std::path::Path::new("/proc/thread-self/net/ip_vs_status").exists()
-        {
-            return candidates;
-        }
-        let Ok(table) = SockoptTable::open() else {
-            return candidates;
-        };
-        // How many real servers each has, from one call (it counts IPv6 ones too).
-        let counts: HashMap<ServiceKey, u32> = match table
-            .ipv4_services()
-            .and_then(|n| table.services(n.saturating_add(16)))
-        {
-            Ok(Some(listed)) => listed
-                .into_iter()
-                .map(|ls| (ls.service.key, ls.num_dests))
-                .collect(),
-            _ => return candidates,
-        };
-        let mut rest = Vec::new();
-        for i in candidates {
-            let vs = &mut services[i];
-            let key = vs.service.key;
-            let filled = key.af() == AddressFamily::Inet
-                && counts
-                    .get(&key)
-                    .is_some_and(|&count| match table.dests(&key, count) {
-                        Ok(Some(listed))
-                            if listed.dests.len() == count as usize
-                                && detail.shows_dests(&listed.dests) =>
-                        {
-                            vs.dests = listed.dests;
-                            true
-                        }
-                        _ => false,
-                    });
-            if !filled {
-                rest.push(i);
-            }
-        }
-        rest
-    }
-
-    /// Fills destinations from `/proc/net/ip_vs` as far as it shows them as `detail` asks;
-    /// returns the services whose destinations are still to be dumped.
-    fn dests_from_proc(&self, services: &mut [VirtualService], detail: DestDetail) -> Vec<usize> {
-        let all = (0..services.len()).collect();
-        // The file shows the thread's namespace, which must be the socket's.
-        if detail == DestDetail::Full || services.is_empty() || self.netns.is_none() {
-            return all;
-        }
-        if thread_netns() != self.netns {
-            return all;
-        }
-        let mut matcher = ProcMatcher::new(services, detail);
-        let mut budget = PROC_READ_BUDGET;
-        let read = procfs::each_service(|record| {
-            // The record's bytes, roughly: a service line and a line per destination.
-            let bytes = 40 + 60 * record.dests.len();
-            matcher.take(record);
-            budget = budget.saturating_sub(bytes);
-            budget > 0
-        });
-        match read {
-            Ok(_) => matcher.unfilled(),
-            // No procfs in this namespace, or a format of another kernel: all over netlink
-            // (what was filled is dumped again).
-            Err(_) => all,
-        }
     }
 
     /// Everything: the table, the timeouts, the sync daemons and the IPVS info.
@@ -363,6 +278,82 @@ impl Ipvs {
             .into_iter()
             .map(|o| o.map_or(Ok(()), Err))
             .collect())
+    }
+}
+
+/// Fills the destinations of the IPv4 services among `candidates` from IPVS's
+/// `getsockopt()` interface (one call each, linear in the table: [`crate::sockopt`])
+/// where it gives all `detail` asks; returns the candidates still to be dumped: IPv6
+/// services, services with IPv6 real servers (the call leaves those out), tunnelled
+/// ones where their settings are asked, and any that changed since the dump (real
+/// servers added beyond the count the call was given, or the service gone).
+fn dests_from_sockopt(
+    services: &mut [VirtualService],
+    detail: DestDetail,
+    candidates: Vec<usize>,
+) -> Vec<usize> {
+    // Not from 7.1 (it has /proc/net/ip_vs_status): a first version that also read the
+    // services this way there listed a real server with port 0 under
+    // listing_race (7.2), not yet understood; before 7.1 every kernel test passes.
+    if candidates.is_empty() || std::path::Path::new("/proc/thread-self/net/ip_vs_status").exists()
+    {
+        return candidates;
+    }
+    let Ok(table) = SockoptTable::open() else {
+        return candidates;
+    };
+    // How many real servers each has, from one call (it counts IPv6 ones too).
+    let counts: HashMap<ServiceKey, u32> = match table
+        .ipv4_services()
+        .and_then(|n| table.services(n.saturating_add(16)))
+    {
+        Ok(Some(listed)) => listed
+            .into_iter()
+            .map(|ls| (ls.service.key, ls.num_dests))
+            .collect(),
+        _ => return candidates,
+    };
+    let mut rest = Vec::new();
+    for i in candidates {
+        let vs = &mut services[i];
+        let key = vs.service.key;
+        let filled = key.af() == AddressFamily::Inet
+            && counts
+                .get(&key)
+                .is_some_and(|&count| match table.dests(&key, count) {
+                    Ok(Some(dests))
+                        if dests.len() == count as usize && detail.shows_dests(&dests) =>
+                    {
+                        vs.dests = dests;
+                        true
+                    }
+                    _ => false,
+                });
+        if !filled {
+            rest.push(i);
+        }
+    }
+    rest
+}
+
+/// Fills destinations from `/proc/net/ip_vs` as far as it shows them as `detail` asks;
+/// returns the services whose destinations are still to be dumped.
+fn dests_from_proc(services: &mut [VirtualService], detail: DestDetail) -> Vec<usize> {
+    let all = (0..services.len()).collect();
+    let mut matcher = ProcMatcher::new(services, detail);
+    let mut budget = PROC_READ_BUDGET;
+    let read = procfs::each_service(|record| {
+        // The record's bytes, roughly: a service line and a line per destination.
+        let bytes = 40 + 60 * record.dests.len();
+        matcher.take(record);
+        budget = budget.saturating_sub(bytes);
+        budget > 0
+    });
+    match read {
+        Ok(_) => matcher.unfilled(),
+        // No procfs in this namespace, or a format of another kernel: all over netlink
+        // (what was filled is dumped again).
+        Err(_) => all,
     }
 }
 

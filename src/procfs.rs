@@ -44,8 +44,9 @@ pub struct ProcDest {
 
 /// The table of the calling thread's network namespace, as `/proc/net/ip_vs` shows it,
 /// read in large pieces: fast, but before Linux 7.1 it may leave services out while other
-/// namespaces have some (see [`PROC_INFO_READ`]). Its user, apply's verification, reads
-/// every service it wants and does not see here exactly, over netlink.
+/// namespaces have some (see [`PROC_INFO_READ`]): a reader must not take a service
+/// missing here as absent (the listings check every record against the service dump,
+/// `crate::listing`).
 pub fn read_table() -> io::Result<Vec<ProcService>> {
     read_table_from(
         std::fs::File::open("/proc/thread-self/net/ip_vs")?,

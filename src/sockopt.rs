@@ -132,12 +132,6 @@ pub struct ListedService {
     pub num_dests: u32,
 }
 
-/// A service's IPv4 real servers, in the kernel's order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListedDests {
-    pub dests: Vec<RealServer>,
-}
-
 /// A raw IPv4 socket of the caller's network namespace, for IPVS's `getsockopt()`s.
 pub struct SockoptTable {
     fd: OwnedFd,
@@ -203,7 +197,7 @@ impl SockoptTable {
     /// The IPv4 real servers of an IPv4 service, in the kernel's order; `expected`: how
     /// many it has (the service's `num_dests`). `Ok(None)` when the service has more
     /// than that now (ask again with more), an error ESRCH when it is gone.
-    pub fn dests(&self, key: &ServiceKey, expected: u32) -> io::Result<Option<ListedDests>> {
+    pub fn dests(&self, key: &ServiceKey, expected: u32) -> io::Result<Option<Vec<RealServer>>> {
         let slots = expected as usize + 1;
         let mut buf = Buffer::new(
             offset_of!(GetDests, entrytable),
@@ -243,7 +237,7 @@ impl SockoptTable {
             }
             dests.push(real_server(&entry)?);
         }
-        Ok(Some(ListedDests { dests }))
+        Ok(Some(dests))
     }
 
     fn get(&self, command: libc::c_int, buf: &mut [u8]) -> io::Result<()> {

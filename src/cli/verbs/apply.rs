@@ -503,12 +503,11 @@ fn verify(
         let rest = plan::plan(desired, &current, scope, false);
         return Ok((rest, current));
     }
-    let suspects = touched;
-    let mut current = Vec::with_capacity(suspects.len());
-    read_exactly(ipvs, &suspects, &mut current)?;
+    let mut current = Vec::with_capacity(touched.len());
+    read_exactly(ipvs, &touched, &mut current)?;
     let desired: Vec<DesiredService> = desired
         .iter()
-        .filter(|d| suspects.contains(&d.vs.service.key))
+        .filter(|d| touched.contains(&d.vs.service.key))
         .cloned()
         .collect();
     let rest = plan::plan(&desired, &current, scope, false);
