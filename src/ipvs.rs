@@ -18,8 +18,9 @@ use crate::netlink::codec::{self, daemon_nest, ipvs_message, key_attr, service_n
 use crate::netlink::message::{GenlMessage, genl_attrs};
 use crate::netlink::nla::RawNla;
 use crate::netlink::socket::{EncodedBatch, GenlSocket};
+use crate::nfhooks;
 use crate::procfs;
-use crate::sockopt::SockoptTable;
+use crate::sockopt::{ListedService, SockoptTable};
 
 pub struct Ipvs {
     sock: GenlSocket,
@@ -101,15 +102,42 @@ impl Ipvs {
     /// the batch is refused with EBUSY (seen on 6.1: each dump read as a 356-byte chunk,
     /// then a 20-byte DONE).
     pub fn table_with(&mut self, detail: DestDetail) -> Result<Vec<VirtualService>> {
+        // /proc/thread-self and a raw socket show the thread's namespace, which must be
+        // the socket's for either to stand in for netlink.
+        let same_netns = self.netns.is_some() && thread_netns() == self.netns;
+        // Not from 7.1 (it has /proc/net/ip_vs_status): a first version that read the
+        // services this way there listed a real server with port 0 under listing_race
+        // (7.2), not yet understood; before 7.1 every kernel test passes.
+        let sockopt = (same_netns
+            && detail != DestDetail::Full
+            && !std::path::Path::new("/proc/thread-self/net/ip_vs_status").exists())
+        .then(SockoptTable::open)
+        .and_then(|table| table.ok());
+        if let Some(table) = &sockopt
+            && let Some(listed) = services_from_sockopt(table)
+        {
+            let counts: Vec<Option<u32>> = listed.iter().map(|ls| Some(ls.num_dests)).collect();
+            let mut services: Vec<VirtualService> = listed
+                .into_iter()
+                .map(|ls| VirtualService {
+                    service: ls.service,
+                    observed: ls.observed,
+                    dests: Vec::new(),
+                })
+                .collect();
+            let candidates = (0..services.len()).collect();
+            let unfilled = dests_from_sockopt(table, &mut services, detail, candidates, &counts);
+            for i in unfilled {
+                services[i].dests = self.real_servers(&services[i].service.key)?;
+            }
+            return Ok(services);
+        }
         // In the largest chunks the kernel builds: it walks its table from the start for
         // every chunk (before 7.1 the table of every namespace), so the number of chunks
         // is what a large table's dump costs. On a socket of its own when it surely is in
         // the same namespace, so that this one's destination dumps keep their one-page
         // chunks (see `initial_recv_len` in the socket: a 32 KiB allocation for each of
         // their two chunks costs more).
-        // /proc/thread-self and a raw socket show the thread's namespace, which must be
-        // the socket's for either to stand in for netlink.
-        let same_netns = self.netns.is_some() && thread_netns() == self.netns;
         let mut own;
         let sock = if same_netns {
             own = GenlSocket::connect()?;
@@ -128,7 +156,11 @@ impl Ipvs {
             {
                 unfilled = dests_from_proc(&mut services, detail);
             }
-            unfilled = dests_from_sockopt(&mut services, detail, unfilled);
+            if let Some(table) = &sockopt
+                && let Some(counts) = dest_counts(table, &services)
+            {
+                unfilled = dests_from_sockopt(table, &mut services, detail, unfilled, &counts);
+            }
         }
         for i in unfilled {
             services[i].dests = self.real_servers(&services[i].service.key)?;
@@ -281,54 +313,81 @@ impl Ipvs {
     }
 }
 
+/// Every service from one `getsockopt()` (linear in the table, where the service dump
+/// is quadratic), when that is all of them and all of each: when no IPv6 service can
+/// exist ([`nfhooks`]: the interface lists IPv4 ones only) and no service has a
+/// persistence engine (it leaves engines out), before and after the read. `None`: use
+/// the dump.
+fn services_from_sockopt(table: &SockoptTable) -> Option<Vec<ListedService>> {
+    if engine_in_use() || nfhooks::ipvs_may_have_ipv6_services().unwrap_or(true) {
+        return None;
+    }
+    // Room for services added since the count; more than that: the dump.
+    let count = table.ipv4_services().ok()?;
+    let listed = table.services(count.saturating_add(16)).ok().flatten()?;
+    // A service takes its engine's module before it is in the table and lets go after it
+    // left: unused now, none had one during the read (but one added and deleted since).
+    (!engine_in_use()).then_some(listed)
+}
+
+/// Whether a service may have a persistence engine: not when IPVS is a loadable module
+/// and the only engine there is, `ip_vs_pe_sip`, is not loaded or not used (each
+/// service with the engine, and each connection it made, holds a reference to its module).
+fn engine_in_use() -> bool {
+    use std::path::Path;
+    if !Path::new("/sys/module/ip_vs/initstate").exists() {
+        // Built in: so may the engine be, and nothing counts its users.
+        return true;
+    }
+    match std::fs::read_to_string("/sys/module/ip_vs_pe_sip/refcnt") {
+        Ok(count) => count.trim() != "0",
+        Err(_) => Path::new("/sys/module/ip_vs_pe_sip").exists(),
+    }
+}
+
+/// How many real servers each of `services` has, from one `getsockopt()`; `None` for an
+/// IPv6 service or one that is gone.
+fn dest_counts(table: &SockoptTable, services: &[VirtualService]) -> Option<Vec<Option<u32>>> {
+    let count = table.ipv4_services().ok()?;
+    let listed = table.services(count.saturating_add(16)).ok().flatten()?;
+    let counts: HashMap<ServiceKey, u32> = listed
+        .into_iter()
+        .map(|ls| (ls.service.key, ls.num_dests))
+        .collect();
+    Some(
+        services
+            .iter()
+            .map(|vs| counts.get(&vs.service.key).copied())
+            .collect(),
+    )
+}
+
 /// Fills the destinations of the IPv4 services among `candidates` from IPVS's
 /// `getsockopt()` interface (one call each, linear in the table: [`crate::sockopt`])
-/// where it gives all `detail` asks; returns the candidates still to be dumped: IPv6
-/// services, services with IPv6 real servers (the call leaves those out), tunnelled
-/// ones where their settings are asked, and any that changed since the dump (real
-/// servers added beyond the count the call was given, or the service gone).
+/// where it gives all `detail` asks; `counts`: each service's real servers as the
+/// interface counted them. Returns the candidates still to be dumped: IPv6 services,
+/// services with IPv6 real servers (the call leaves those out), tunnelled ones where
+/// their settings are asked, and any that changed since they were counted (real servers
+/// added beyond the count, or the service gone).
 fn dests_from_sockopt(
+    table: &SockoptTable,
     services: &mut [VirtualService],
     detail: DestDetail,
     candidates: Vec<usize>,
+    counts: &[Option<u32>],
 ) -> Vec<usize> {
-    // Not from 7.1 (it has /proc/net/ip_vs_status): a first version that also read the
-    // services this way there listed a real server with port 0 under
-    // listing_race (7.2), not yet understood; before 7.1 every kernel test passes.
-    if candidates.is_empty() || std::path::Path::new("/proc/thread-self/net/ip_vs_status").exists()
-    {
-        return candidates;
-    }
-    let Ok(table) = SockoptTable::open() else {
-        return candidates;
-    };
-    // How many real servers each has, from one call (it counts IPv6 ones too).
-    let counts: HashMap<ServiceKey, u32> = match table
-        .ipv4_services()
-        .and_then(|n| table.services(n.saturating_add(16)))
-    {
-        Ok(Some(listed)) => listed
-            .into_iter()
-            .map(|ls| (ls.service.key, ls.num_dests))
-            .collect(),
-        _ => return candidates,
-    };
     let mut rest = Vec::new();
     for i in candidates {
         let vs = &mut services[i];
         let key = vs.service.key;
         let filled = key.af() == AddressFamily::Inet
-            && counts
-                .get(&key)
-                .is_some_and(|&count| match table.dests(&key, count) {
-                    Ok(Some(dests))
-                        if dests.len() == count as usize && detail.shows_dests(&dests) =>
-                    {
-                        vs.dests = dests;
-                        true
-                    }
-                    _ => false,
-                });
+            && counts[i].is_some_and(|count| match table.dests(&key, count) {
+                Ok(Some(dests)) if dests.len() == count as usize && detail.shows_dests(&dests) => {
+                    vs.dests = dests;
+                    true
+                }
+                _ => false,
+            });
         if !filled {
             rest.push(i);
         }

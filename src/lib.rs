@@ -15,6 +15,7 @@ pub mod listing;
 pub mod model;
 pub mod netlink;
 pub mod netns;
+pub mod nfhooks;
 pub mod nss;
 pub mod output;
 pub mod plan;

@@ -9,6 +9,7 @@ mod batch;
 mod config;
 mod dests;
 mod faults;
+mod linear_read;
 mod listing_race;
 mod netns;
 mod permissions;

@@ -26,9 +26,13 @@ VM_RELEASES="bullseye bookworm trixie sid"
 # closure (modinfo depends) is added automatically. Tunnel modules let tests build
 # real servers that decapsulate IPVS tunnel-mode traffic (ipip, gre, gue; v4 and v6).
 VM_EXTRA_MODULES="veth dummy ipip ip_gre fou ip6_tunnel ip6_gre"
+# Modules taken where the kernel has them: nfnetlink_hook (5.14+) shows the netfilter
+# hooks, by which a listing learns that IPVS has no IPv6 service (src/nfhooks.rs); on a
+# host the kernel loads it on first use, as it does here.
+VM_OPTIONAL_MODULES="nfnetlink_hook"
 # Bump when the cache layout or the module selection logic changes: a cache entry
 # with another stamp is rebuilt.
-VM_CACHE_FORMAT="2 $VM_EXTRA_MODULES"
+VM_CACHE_FORMAT="2 $VM_EXTRA_MODULES $VM_OPTIONAL_MODULES"
 
 # Host packages the scripts use, as "command-or-file:package".
 VM_HOST_NEEDS="qemu-system-x86_64:qemu-system-x86 cpio:cpio depmod:kmod modinfo:kmod gcc:gcc
@@ -245,7 +249,8 @@ unpack_kernel() {
 }
 
 # Prints the paths (relative to MODDIR) of the modules the VM needs: everything in
-# net/netfilter/ipvs plus VM_EXTRA_MODULES, closed under modinfo's "depends".
+# net/netfilter/ipvs plus VM_EXTRA_MODULES (and VM_OPTIONAL_MODULES where present),
+# closed under modinfo's "depends".
 module_closure() {
 	local moddir=$1
 	declare -A path_of=() seen=()
@@ -262,6 +267,9 @@ module_closure() {
 	[ ${#queue[@]} -gt 0 ] || die "no IPVS modules in $moddir/kernel/net/netfilter/ipvs"
 	# shellcheck disable=SC2206 # word splitting wanted
 	queue+=($VM_EXTRA_MODULES)
+	for m in $VM_OPTIONAL_MODULES; do
+		[ -z "${path_of[$m]:-}" ] || queue+=("$m")
+	done
 	while [ ${#queue[@]} -gt 0 ]; do
 		m=${queue[0]//-/_}
 		queue=("${queue[@]:1}")

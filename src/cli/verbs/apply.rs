@@ -124,11 +124,11 @@ pub fn run(opts: &Options) -> i32 {
     run.stages(&plan, opts.drain);
     let refused = run.refused;
     let verified = verify(&mut ipvs, &desired, &opts.scope, &current, &plan);
-    let status = match verified {
+    let status = match &verified {
         Ok((rest, _)) if rest.is_empty() && refused == 0 => EXIT_SAME,
         Ok((rest, _)) if rest.is_empty() => EXIT_DIFFERENT,
         Ok((rest, read_back)) => {
-            for ignored in ignored_settings(&rest, &read_back) {
+            for ignored in ignored_settings(rest, read_back) {
                 say(&ignored);
             }
             say(
@@ -149,7 +149,7 @@ pub fn run(opts: &Options) -> i32 {
             EXIT_DIFFERENT
         }
     };
-    leave(status, (desired, current, plan))
+    leave(status, (desired, current, plan, verified))
 }
 
 /// Returns `status` without freeing `tables`: the process ends right after, and freeing a
