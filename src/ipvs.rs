@@ -9,8 +9,8 @@ use nix::errno::Errno;
 use crate::error::{Error, Result};
 use crate::listing::{DestDetail, ProcMatcher};
 use crate::model::{
-    AddressFamily, Destination, Info, RealServer, Request, Service, ServiceKey, State, SyncDaemon,
-    Timeouts, VirtualService,
+    AddressFamily, Counters, Destination, Info, RealServer, Request, Service, ServiceKey, State,
+    SyncDaemon, Timeouts, VirtualService,
 };
 use crate::netlink::DecodeError;
 use crate::netlink::attrs::{CmdAttr, IPVS_GENL_NAME, InfoAttr, IpvsCmd};
@@ -20,7 +20,7 @@ use crate::netlink::nla::RawNla;
 use crate::netlink::socket::{EncodedBatch, GenlSocket};
 use crate::nfhooks;
 use crate::procfs;
-use crate::sockopt::{ListedService, SockoptTable};
+use crate::sockopt::SockoptTable;
 
 pub struct Ipvs {
     sock: GenlSocket,
@@ -73,7 +73,7 @@ impl Ipvs {
     /// positions, and the kernel sends a service again. Only the first copy is kept.
     /// (A service deleted elsewhere can make a dump skip one; nothing shows that.)
     pub fn listed_services(&mut self) -> Result<Vec<VirtualService>> {
-        dump_services(&mut self.sock, self.family)
+        dump_services(&mut self.sock, self.family, true, 0)
     }
 
     /// Every service with its real servers: the table, in the kernel's order.
@@ -102,6 +102,18 @@ impl Ipvs {
     /// the batch is refused with EBUSY (seen on 6.1: each dump read as a 356-byte chunk,
     /// then a 20-byte DONE).
     pub fn table_with(&mut self, detail: DestDetail) -> Result<Vec<VirtualService>> {
+        let mut listing = self.listing(detail)?;
+        for i in 0..listing.services.len() {
+            let dests = self.take_dests(&mut listing, i)?;
+            listing.services[i].dests = dests;
+        }
+        Ok(listing.services)
+    }
+
+    /// The table's services, with the real servers of each to be taken one service at a
+    /// time ([`Ipvs::take_dests`]), so that a listing that prints as it goes never holds
+    /// every real server of a large table (as [`Ipvs::table_with`], the same reads).
+    pub fn listing(&mut self, detail: DestDetail) -> Result<Listing> {
         // /proc/thread-self and a raw socket show the thread's namespace, which must be
         // the socket's for either to stand in for netlink.
         let same_netns = self.netns.is_some() && thread_netns() == self.netns;
@@ -114,24 +126,18 @@ impl Ipvs {
         .then(SockoptTable::open)
         .and_then(|table| table.ok());
         if let Some(table) = &sockopt
-            && let Some(listed) = services_from_sockopt(table)
+            && let Some((services, counts)) = services_from_sockopt(table)
         {
-            let counts: Vec<Option<u32>> = listed.iter().map(|ls| Some(ls.num_dests)).collect();
-            let mut services: Vec<VirtualService> = listed
-                .into_iter()
-                .map(|ls| VirtualService {
-                    service: ls.service,
-                    observed: ls.observed,
-                    dests: Vec::new(),
-                })
-                .collect();
-            let candidates = (0..services.len()).collect();
-            let unfilled = dests_from_sockopt(table, &mut services, detail, candidates, &counts);
-            for i in unfilled {
-                services[i].dests = self.real_servers(&services[i].service.key)?;
-            }
-            return Ok(services);
+            return Ok(Listing {
+                services,
+                sources: counts.into_iter().map(DestSource::Sockopt).collect(),
+                sockopt,
+                detail,
+            });
         }
+        // Before the dump, so that the kernel's answer (104 bytes a service) is gone
+        // before the services are held.
+        let counts = sockopt.as_ref().and_then(dest_counts);
         // In the largest chunks the kernel builds: it walks its table from the start for
         // every chunk (before 7.1 the table of every namespace), so the number of chunks
         // is what a large table's dump costs. On a socket of its own when it surely is in
@@ -146,26 +152,62 @@ impl Ipvs {
             &mut self.sock
         };
         sock.prime_large_chunks()?;
-        let mut services = dump_services(sock, self.family)?;
-        let mut unfilled: Vec<usize> = (0..services.len()).collect();
+        // Room for the IPv4 services counted and a few more; IPv6 ones grow the list.
+        let expected = counts.as_ref().map_or(0, |c| c.len() + 16);
+        let mut services = dump_services(sock, self.family, detail == DestDetail::Full, expected)?;
+        let mut sources = vec![DestSource::Netlink; services.len()];
         if same_netns && detail != DestDetail::Full {
             // /proc only where the linear getsockopt() read cannot serve: IPv6 services.
             if services
                 .iter()
                 .any(|vs| vs.service.key.af() == AddressFamily::Inet6)
             {
-                unfilled = dests_from_proc(&mut services, detail);
+                dests_from_proc(&mut services, &mut sources, detail);
             }
-            if let Some(table) = &sockopt
-                && let Some(counts) = dest_counts(table, &services)
-            {
-                unfilled = dests_from_sockopt(table, &mut services, detail, unfilled, &counts);
+            if let Some(counts) = counts {
+                for (vs, source) in services.iter().zip(sources.iter_mut()) {
+                    if *source == DestSource::Netlink
+                        && let Some(count) = counts.get(&vs.service.key)
+                    {
+                        *source = DestSource::Sockopt(*count);
+                    }
+                }
             }
         }
-        for i in unfilled {
-            services[i].dests = self.real_servers(&services[i].service.key)?;
+        Ok(Listing {
+            services,
+            sources,
+            sockopt,
+            detail,
+        })
+    }
+
+    /// The real servers of `listing.services[i]` as detailed as the listing asks, in the
+    /// kernel's order, the cheapest way there is: from what the proc file gave, one
+    /// `getsockopt()` for an IPv4 service whose real servers it can show all of (it
+    /// leaves out IPv6 ones and tunnel settings; a count that no longer matches means the
+    /// service changed since it was counted), else a destination dump.
+    pub fn take_dests(&mut self, listing: &mut Listing, i: usize) -> Result<Vec<RealServer>> {
+        let key = listing.services[i].service.key;
+        let detail = listing.detail;
+        match (listing.sources[i], &listing.sockopt) {
+            (DestSource::Filled, _) => return Ok(std::mem::take(&mut listing.services[i].dests)),
+            (DestSource::Sockopt(count), Some(table)) => {
+                if let Ok(Some(dests)) = table.dests(&key, count)
+                    && dests.len() == count as usize
+                    && detail.shows_dests(&dests)
+                {
+                    return Ok(without_counters(dests));
+                }
+            }
+            _ => {}
         }
-        Ok(services)
+        let dests = self.real_servers(&key)?;
+        Ok(if detail == DestDetail::Full {
+            dests
+        } else {
+            without_counters(dests)
+        })
     }
 
     /// Everything: the table, the timeouts, the sync daemons and the IPVS info.
@@ -218,10 +260,13 @@ impl Ipvs {
     pub fn real_servers(&mut self, key: &ServiceKey) -> Result<Vec<RealServer>> {
         let msg = ipvs_message(IpvsCmd::GetDest, vec![key_attr(key)]);
         let af = key.af();
-        self.sock.dump_payloads(self.family, &msg, |payload| {
+        let mut dests = self.sock.dump_payloads(self.family, &msg, |payload| {
             let (dest, observed) = codec::dest_from_reply(genl_attrs(payload)?, af)?;
             Ok(RealServer { dest, observed })
-        })
+        })?;
+        // A large table holds one such list per service.
+        dests.shrink_to_fit();
+        Ok(dests)
     }
 
     pub fn timeouts(&mut self) -> Result<Timeouts> {
@@ -313,21 +358,52 @@ impl Ipvs {
     }
 }
 
+/// A table being listed: its services, and where the real servers of each are to come
+/// from ([`Ipvs::listing`], [`Ipvs::take_dests`]).
+pub struct Listing {
+    /// In the kernel's order, without real servers (until taken).
+    pub services: Vec<VirtualService>,
+    sources: Vec<DestSource>,
+    sockopt: Option<SockoptTable>,
+    detail: DestDetail,
+}
+
+/// Where a listed service's real servers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DestSource {
+    /// Already in the service (from the proc file).
+    Filled,
+    /// `getsockopt()`, with the number the kernel counted.
+    Sockopt(u32),
+    Netlink,
+}
+
 /// Every service from one `getsockopt()` (linear in the table, where the service dump
-/// is quadratic), when that is all of them and all of each: when no IPv6 service can
-/// exist ([`nfhooks`]: the interface lists IPv4 ones only) and no service has a
-/// persistence engine (it leaves engines out), before and after the read. `None`: use
-/// the dump.
-fn services_from_sockopt(table: &SockoptTable) -> Option<Vec<ListedService>> {
+/// is quadratic), with how many real servers each has, when that is all of them and all
+/// of each: when no IPv6 service can exist ([`nfhooks`]: the interface lists IPv4 ones
+/// only) and no service has a persistence engine (it leaves engines out), before and
+/// after the read. `None`: use the dump.
+fn services_from_sockopt(table: &SockoptTable) -> Option<(Vec<VirtualService>, Vec<u32>)> {
     if engine_in_use() || nfhooks::ipvs_may_have_ipv6_services().unwrap_or(true) {
         return None;
     }
     // Room for services added since the count; more than that: the dump.
-    let count = table.ipv4_services().ok()?;
-    let listed = table.services(count.saturating_add(16)).ok().flatten()?;
+    let count = table.ipv4_services().ok()?.saturating_add(16);
+    let mut services = Vec::with_capacity(count as usize);
+    let mut counts = Vec::with_capacity(count as usize);
+    let all = table
+        .each_service(count, false, |ls| {
+            services.push(VirtualService {
+                service: ls.service,
+                observed: ls.observed,
+                dests: Vec::new(),
+            });
+            counts.push(ls.num_dests);
+        })
+        .ok()?;
     // A service takes its engine's module before it is in the table and lets go after it
     // left: unused now, none had one during the read (but one added and deleted since).
-    (!engine_in_use()).then_some(listed)
+    (all && !engine_in_use()).then_some((services, counts))
 }
 
 /// Whether a service may have a persistence engine: not when IPVS is a loadable module
@@ -345,60 +421,25 @@ fn engine_in_use() -> bool {
     }
 }
 
-/// How many real servers each of `services` has, from one `getsockopt()`; `None` for an
-/// IPv6 service or one that is gone.
-fn dest_counts(table: &SockoptTable, services: &[VirtualService]) -> Option<Vec<Option<u32>>> {
-    let count = table.ipv4_services().ok()?;
-    let listed = table.services(count.saturating_add(16)).ok().flatten()?;
-    let counts: HashMap<ServiceKey, u32> = listed
-        .into_iter()
-        .map(|ls| (ls.service.key, ls.num_dests))
-        .collect();
-    Some(
-        services
-            .iter()
-            .map(|vs| counts.get(&vs.service.key).copied())
-            .collect(),
-    )
+/// How many real servers each IPv4 service has, from one `getsockopt()`.
+fn dest_counts(table: &SockoptTable) -> Option<HashMap<ServiceKey, u32>> {
+    let count = table.ipv4_services().ok()?.saturating_add(16);
+    let mut counts = HashMap::with_capacity(count as usize);
+    let all = table
+        .each_service(count, false, |ls| {
+            counts.insert(ls.service.key, ls.num_dests);
+        })
+        .ok()?;
+    all.then_some(counts)
 }
 
-/// Fills the destinations of the IPv4 services among `candidates` from IPVS's
-/// `getsockopt()` interface (one call each, linear in the table: [`crate::sockopt`])
-/// where it gives all `detail` asks; `counts`: each service's real servers as the
-/// interface counted them. Returns the candidates still to be dumped: IPv6 services,
-/// services with IPv6 real servers (the call leaves those out), tunnelled ones where
-/// their settings are asked, and any that changed since they were counted (real servers
-/// added beyond the count, or the service gone).
-fn dests_from_sockopt(
-    table: &SockoptTable,
+/// Fills destinations from `/proc/net/ip_vs` as far as it shows them as `detail` asks,
+/// marking those services' `sources` filled.
+fn dests_from_proc(
     services: &mut [VirtualService],
+    sources: &mut [DestSource],
     detail: DestDetail,
-    candidates: Vec<usize>,
-    counts: &[Option<u32>],
-) -> Vec<usize> {
-    let mut rest = Vec::new();
-    for i in candidates {
-        let vs = &mut services[i];
-        let key = vs.service.key;
-        let filled = key.af() == AddressFamily::Inet
-            && counts[i].is_some_and(|count| match table.dests(&key, count) {
-                Ok(Some(dests)) if dests.len() == count as usize && detail.shows_dests(&dests) => {
-                    vs.dests = dests;
-                    true
-                }
-                _ => false,
-            });
-        if !filled {
-            rest.push(i);
-        }
-    }
-    rest
-}
-
-/// Fills destinations from `/proc/net/ip_vs` as far as it shows them as `detail` asks;
-/// returns the services whose destinations are still to be dumped.
-fn dests_from_proc(services: &mut [VirtualService], detail: DestDetail) -> Vec<usize> {
-    let all = (0..services.len()).collect();
+) {
     let mut matcher = ProcMatcher::new(services, detail);
     let mut budget = PROC_READ_BUDGET;
     let read = procfs::each_service(|record| {
@@ -408,28 +449,77 @@ fn dests_from_proc(services: &mut [VirtualService], detail: DestDetail) -> Vec<u
         budget = budget.saturating_sub(bytes);
         budget > 0
     });
-    match read {
-        Ok(_) => matcher.unfilled(),
-        // No procfs in this namespace, or a format of another kernel: all over netlink
-        // (what was filled is dumped again).
-        Err(_) => all,
+    // No procfs in this namespace, or a format of another kernel: all over netlink
+    // (what was filled is dumped again).
+    if read.is_ok() {
+        let unfilled = matcher.unfilled();
+        sources.fill(DestSource::Filled);
+        for i in unfilled {
+            sources[i] = DestSource::Netlink;
+        }
     }
 }
 
-/// Every service of a dump on `sock`, each once (see [`Ipvs::listed_services`]).
-fn dump_services(sock: &mut GenlSocket, family: u16) -> Result<Vec<VirtualService>> {
+/// Every service of a dump on `sock`, each once (see [`Ipvs::listed_services`]), with
+/// their counters if `counters`; `expected`: how many there are thought to be.
+fn dump_services(
+    sock: &mut GenlSocket,
+    family: u16,
+    counters: bool,
+    expected: usize,
+) -> Result<Vec<VirtualService>> {
     let msg = ipvs_message::<CmdAttr>(IpvsCmd::GetService, vec![]);
-    let mut services = sock.dump_payloads(family, &msg, |payload| {
-        let (service, observed) = codec::service_from_reply(genl_attrs(payload)?)?;
+    let mut services = sock.dump_payloads_expecting(family, &msg, expected, |payload| {
+        let (service, mut observed) = codec::service_from_reply(genl_attrs(payload)?)?;
+        if !counters {
+            // Let go at once, so that the next service's allocation reuses it.
+            observed.stats = Counters::default();
+        }
         Ok(VirtualService {
             service,
             observed,
             dests: Vec::new(),
         })
     })?;
-    let mut seen = HashSet::with_capacity(services.len());
-    services.retain(|vs| seen.insert(vs.service.key));
+    drop_repeated(&mut services);
+    services.shrink_to_fit();
     Ok(services)
+}
+
+/// Keeps the first of services listed more than once. By sorting indexes (4 bytes a
+/// service) rather than hashing keys: a large table's set of keys took megabytes.
+fn drop_repeated(services: &mut Vec<VirtualService>) {
+    let Ok(len) = u32::try_from(services.len()) else {
+        let mut seen = HashSet::with_capacity(services.len());
+        services.retain(|vs| seen.insert(vs.service.key));
+        return;
+    };
+    let mut order: Vec<u32> = (0..len).collect();
+    // Equal keys end up side by side, the first listed first.
+    order.sort_unstable_by_key(|&i| (services[i as usize].service.key, i));
+    let mut repeated = vec![false; services.len()];
+    for pair in order.windows(2) {
+        let (first, next) = (pair[0] as usize, pair[1] as usize);
+        if services[first].service.key == services[next].service.key {
+            repeated[next] = true;
+        }
+    }
+    if repeated.contains(&true) {
+        let mut index = 0;
+        services.retain(|_| {
+            index += 1;
+            !repeated[index - 1]
+        });
+    }
+}
+
+/// Real servers without their counters: no read short of DestDetail::Full shows them,
+/// and a large table holds many (see [`Counters`]).
+fn without_counters(mut dests: Vec<RealServer>) -> Vec<RealServer> {
+    for rs in &mut dests {
+        rs.observed.stats = Counters::default();
+    }
+    dests
 }
 
 /// How much of `/proc/net/ip_vs` a listing reads at most, in bytes; the destinations of
@@ -462,4 +552,42 @@ fn load_ip_vs_module() {
         .args(["--", "ip_vs"])
         .stdin(Stdio::null())
         .status();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Service;
+
+    fn listed(port: u16, scheduler: &str) -> VirtualService {
+        let key = ServiceKey::tcp("10.0.0.1".parse().unwrap(), port);
+        VirtualService::new(Service::new(key, scheduler))
+    }
+
+    #[test]
+    fn repeated_services_keep_their_first_listing_in_order() {
+        let mut services = vec![
+            listed(3, "rr"),
+            listed(1, "rr"),
+            listed(3, "wlc"),
+            listed(2, "rr"),
+            listed(1, "sh"),
+        ];
+        drop_repeated(&mut services);
+        let kept: Vec<_> = services
+            .iter()
+            .map(|vs| (vs.service.key, vs.service.scheduler.as_str()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (listed(3, "").service.key, "rr"),
+                (listed(1, "").service.key, "rr"),
+                (listed(2, "").service.key, "rr"),
+            ]
+        );
+        let mut none: Vec<VirtualService> = Vec::new();
+        drop_repeated(&mut none);
+        assert!(none.is_empty());
+    }
 }

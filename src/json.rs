@@ -927,7 +927,8 @@ mod tests {
                 conns: 12_345_678_901,
                 inbytes: u64::MAX,
                 ..Stats::default()
-            },
+            }
+            .into(),
         };
         web.dests[0].observed = DestObserved {
             active_conns: 2,

@@ -40,7 +40,7 @@ struct GetInfo {
 
 /// `struct ip_vs_stats_user`.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct StatsUser {
     conns: u32,
     inpkts: u32,
@@ -168,6 +168,22 @@ impl SockoptTable {
     /// how many there are thought to be ([`SockoptTable::ipv4_services`]); `None` when
     /// more than that are found (some were added since: ask again).
     pub fn services(&self, expected: u32) -> io::Result<Option<Vec<ListedService>>> {
+        let mut services = Vec::with_capacity(expected as usize);
+        Ok(self
+            .each_service(expected, true, |ls| services.push(ls))?
+            .then_some(services))
+    }
+
+    /// [`SockoptTable::services`] handed out one at a time, with their counters only if
+    /// `counters`, so that a caller keeps what it needs of them and no more (the kernel's
+    /// answer alone takes 104 bytes per service); `false` when more than `expected` were
+    /// found (what was handed out is then not all).
+    pub fn each_service(
+        &self,
+        expected: u32,
+        counters: bool,
+        mut each: impl FnMut(ListedService),
+    ) -> io::Result<bool> {
         // One slot more than expected, to tell "all" from "as many as asked".
         let slots = expected as usize + 1;
         let mut buf = Buffer::new(
@@ -177,21 +193,23 @@ impl SockoptTable {
         );
         buf.header_u32(offset_of!(GetServices, num_services), slots as u32);
         self.get(IP_VS_SO_GET_SERVICES, buf.bytes_mut())?;
-        let mut services = Vec::with_capacity(expected as usize);
         for i in 0..slots {
             // SAFETY: the slot is inside the buffer and every bit pattern is a valid
             // ServiceEntry (integers and byte arrays only).
-            let entry: ServiceEntry = unsafe { buf.entry(i) };
+            let mut entry: ServiceEntry = unsafe { buf.entry(i) };
             // A service has a protocol or a mark; unfilled slots are zero.
             if entry.protocol == 0 && entry.fwmark == 0 {
                 break;
             }
             if i == slots - 1 {
-                return Ok(None);
+                return Ok(false);
             }
-            services.push(listed_service(&entry));
+            if !counters {
+                entry.stats = StatsUser::default();
+            }
+            each(listed_service(&entry));
         }
-        Ok(Some(services))
+        Ok(true)
     }
 
     /// The IPv4 real servers of an IPv4 service, in the kernel's order; `expected`: how
@@ -356,7 +374,7 @@ fn listed_service(entry: &ServiceEntry) -> ListedService {
         },
         observed: ServiceObserved {
             flags: ServiceFlags(entry.flags),
-            stats: stats(&entry.stats),
+            stats: stats(&entry.stats).into(),
         },
         num_dests: entry.num_dests,
     }
@@ -384,7 +402,7 @@ fn real_server(entry: &DestEntry) -> io::Result<RealServer> {
             active_conns: entry.activeconns,
             inact_conns: entry.inactconns,
             persist_conns: entry.persistconns,
-            stats: stats(&entry.stats),
+            stats: stats(&entry.stats).into(),
         },
     })
 }

@@ -26,5 +26,5 @@ pub use service::{
     SCHED_NAME_MAX, Service, ServiceFlags, ServiceKey,
 };
 pub use state::{RealServer, State, VirtualService};
-pub use stats::Stats;
+pub use stats::{Counters, Stats};
 pub use timeouts::Timeouts;

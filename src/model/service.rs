@@ -62,7 +62,7 @@ impl Protocol {
 }
 
 /// What identifies a virtual service: protocol, address and port, or a firewall mark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ServiceKey {
     Addr {
         protocol: Protocol,

@@ -313,7 +313,7 @@ fn service_from(
     };
     let observed = ServiceObserved {
         flags: ServiceFlags(flags),
-        stats: stats64.or(stats).unwrap_or_default(),
+        stats: stats64.or(stats).unwrap_or_default().into(),
     };
     Ok((service, observed))
 }
@@ -411,7 +411,7 @@ fn dest_from(
     dest.weight = weight.ok_or_else(|| missing("DEST_ATTR_WEIGHT"))?;
     dest.u_threshold = u_thresh.ok_or_else(|| missing("DEST_ATTR_U_THRESH"))?;
     dest.l_threshold = l_thresh.ok_or_else(|| missing("DEST_ATTR_L_THRESH"))?;
-    observed.stats = stats64.or(stats).unwrap_or_default();
+    observed.stats = stats64.or(stats).unwrap_or_default().into();
     Ok((dest, observed))
 }
 

@@ -301,12 +301,24 @@ impl GenlSocket {
         &mut self,
         family: u16,
         msg: &GenlMessage<A>,
+        f: impl FnMut(&[u8]) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.dump_payloads_expecting(family, msg, 0, f)
+    }
+
+    /// [`GenlSocket::dump_payloads`] with room for `expected` entries from the start: a
+    /// large dump's list then takes what it holds, not up to twice that.
+    pub fn dump_payloads_expecting<A: Nla, T>(
+        &mut self,
+        family: u16,
+        msg: &GenlMessage<A>,
+        expected: usize,
         mut f: impl FnMut(&[u8]) -> Result<T>,
     ) -> Result<Vec<T>> {
         let (mut interruptions, mut truncations) = (0, 0);
         loop {
             let seq = self.send_one(family, msg, NLM_F_REQUEST | NLM_F_DUMP)?;
-            let mut entries = Vec::new();
+            let mut entries = Vec::with_capacity(expected);
             let outcome = self.read_replies(seq, &mut |payload| {
                 entries.push(f(payload)?);
                 Ok(())

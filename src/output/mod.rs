@@ -12,7 +12,7 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Info, SyncDaemon, Timeouts, VirtualService};
+use crate::model::{Info, RealServer, SyncDaemon, Timeouts, VirtualService};
 
 mod columns;
 mod conn;
@@ -46,6 +46,17 @@ pub fn sort_table(table: &mut [VirtualService]) {
 /// Sorts the services as ipvsadm does, leaving each one's destinations in their order.
 pub fn sort_services(table: &mut [VirtualService]) {
     sort::sort_services(table);
+}
+
+/// The indexes of the services in the order ipvsadm lists them (for a listing that
+/// takes each service's destinations as it prints it).
+pub fn service_order(table: &[VirtualService]) -> Vec<usize> {
+    sort::service_order(table)
+}
+
+/// Sorts one service's destinations as ipvsadm does.
+pub fn sort_dests(dests: &mut [RealServer]) {
+    sort::sort_dests(dests);
 }
 
 /// `IP Virtual Server version 1.2.1 (size=4096)`.

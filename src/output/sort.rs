@@ -10,14 +10,29 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use super::identity::ServiceIdentity;
-use crate::model::{Destination, Service, VirtualService};
+use crate::model::{Destination, RealServer, Service, VirtualService};
 
 /// Sorts the services, then each service's destinations.
 pub(crate) fn sort_table(table: &mut [VirtualService]) {
     sort_services(table);
     for vs in table.iter_mut() {
-        glibc_merge_sort(&mut vs.dests, |a, b| compare_dests(&a.dest, &b.dest));
+        sort_dests(&mut vs.dests);
     }
+}
+
+/// Sorts one service's destinations.
+pub(crate) fn sort_dests(dests: &mut [RealServer]) {
+    glibc_merge_sort(dests, |a, b| compare_dests(&a.dest, &b.dest));
+}
+
+/// The indexes of `table`'s services in the order [`sort_services`] puts them.
+pub(crate) fn service_order(table: &[VirtualService]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..table.len()).collect();
+    let mut scratch = Vec::with_capacity(table.len());
+    merge_sort_indices(&mut order, &mut scratch, &mut |a, b| {
+        compare_services(&table[a].service, &table[b].service)
+    });
+    order
 }
 
 /// Sorts the services only.

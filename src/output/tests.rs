@@ -223,7 +223,8 @@ fn stats_line_example() {
         inbytes: 123456789012345,
         outbytes: 1234567890123456,
         ..Stats::default()
-    };
+    }
+    .into();
     let opts = ListOptions {
         stats: true,
         ..numeric()
@@ -248,7 +249,8 @@ fn destination_counters_keep_low_32_bits() {
             inpps: 123456789,
             inbps: 12345678901,
             ..Stats::default()
-        },
+        }
+        .into(),
         ..DestObserved::default()
     };
     let mut vs = VirtualService::new(svc);

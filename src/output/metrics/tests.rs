@@ -28,7 +28,7 @@ fn server(addr: &str, port: u16, weight: u32, conns: [u32; 3], stats: Stats) -> 
             active_conns: conns[0],
             inact_conns: conns[1],
             persist_conns: conns[2],
-            stats,
+            stats: stats.into(),
         },
     }
 }
@@ -37,7 +37,7 @@ fn service(key: ServiceKey, stats: Stats, dests: Vec<RealServer>) -> VirtualServ
     VirtualService {
         service: Service::new(key, "wlc"),
         observed: ServiceObserved {
-            stats,
+            stats: stats.into(),
             ..ServiceObserved::default()
         },
         dests,

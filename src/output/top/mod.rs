@@ -128,7 +128,7 @@ fn service_row(
         .map(|b| {
             b.dests
                 .iter()
-                .map(|d| (d.dest.key(), &d.observed.stats))
+                .map(|d| (d.dest.key(), &*d.observed.stats))
                 .collect()
         })
         .unwrap_or_default();
@@ -163,7 +163,7 @@ fn service_row(
         active: dests.iter().map(|d| u64::from(d.active)).sum(),
         inactive: dests.iter().map(|d| u64::from(d.inactive)).sum(),
         rates: rates(
-            before.map(|b| &b.observed.stats),
+            before.map(|b| &*b.observed.stats),
             &vs.observed.stats,
             seconds,
         ),

@@ -23,7 +23,7 @@ fn service(port: u16, dests: &[(u8, Stats)]) -> VirtualService {
             Destination::new(format!("10.0.1.{i}").parse().unwrap(), 80, FwdMethod::Masq)
                 .weight(u32::from(*i)),
         );
-        rs.observed.stats = *s;
+        rs.observed.stats = (*s).into();
         rs.observed.active_conns = u32::from(*i);
         vs.observed.stats.conns += s.conns;
         vs.observed.stats.inpkts += s.inpkts;
