@@ -123,7 +123,11 @@ pub fn run(opts: &Options) -> i32 {
     };
     run.stages(&plan, opts.drain);
     let refused = run.refused;
-    let verified = verify(&mut ipvs, &desired, &opts.scope, &current, &plan);
+    // What was read and planned is let go before the table is read again, which takes
+    // its room (at 100,000 services the plan alone is tens of megabytes).
+    let touched = touched_services(&plan, current.len().max(desired.len()));
+    drop((current, plan));
+    let verified = verify(&mut ipvs, &desired, &opts.scope, touched);
     let status = match &verified {
         Ok((rest, _)) if rest.is_empty() && refused == 0 => EXIT_SAME,
         Ok((rest, _)) if rest.is_empty() => EXIT_DIFFERENT,
@@ -149,7 +153,7 @@ pub fn run(opts: &Options) -> i32 {
             EXIT_DIFFERENT
         }
     };
-    leave(status, (desired, current, plan, verified))
+    leave(status, (desired, verified))
 }
 
 /// Returns `status` without freeing `tables`: the process ends right after, and freeing a
@@ -473,36 +477,39 @@ fn hint(request: &Request, errno: Errno) -> Option<String> {
     })
 }
 
+/// The services `done` changed, if fewer than one in eight of `services`; `None`: past
+/// that, which ones no longer matters (the whole table is read again).
+fn touched_services(done: &Plan, services: usize) -> Option<HashSet<ServiceKey>> {
+    let mut touched = HashSet::new();
+    for key in done.steps.iter().filter_map(|s| step_service(&s.request)) {
+        if touched.insert(key) && touched.len() * 8 >= services {
+            return None;
+        }
+    }
+    Some(touched)
+}
+
 /// What is left to do after applying (empty: the table equals FILE), with the table as
 /// read again.
 ///
-/// When the plan touched few services (fewer than one in eight), those are read again
+/// When the plan touched few services (`touched`, see [`touched_services`]), those are read again
 /// exactly (GET_SERVICE and GET_DEST) and the others taken as read before applying
 /// (not seen: a service the plan did not touch, changed meanwhile by another program).
 /// Else the whole table is read again with every setting a rule can make
-/// ([`DestDetail::Configured`]: the service dump, and the real servers of IPv4 services
-/// over `getsockopt()` before Linux 7.1, one call each) and planned against FILE.
+/// ([`DestDetail::Configured`], the cheapest way [`Ipvs::table_with`] knows) and planned
+/// against FILE.
 fn verify(
     ipvs: &mut Ipvs,
     desired: &[DesiredService],
     scope: &Scope,
-    before: &[VirtualService],
-    done: &Plan,
+    touched: Option<HashSet<ServiceKey>>,
 ) -> Result<(Plan, Vec<VirtualService>), Error> {
-    let services = before.len().max(desired.len());
-    let mut touched = HashSet::new();
-    for key in done.steps.iter().filter_map(|s| step_service(&s.request)) {
-        // Past one in eight, which ones no longer matters.
-        if touched.insert(key) && touched.len() * 8 >= services {
-            break;
-        }
-    }
-    if touched.len() * 8 >= services {
+    let Some(touched) = touched else {
         // The whole table, as cheaply as it comes with every setting a rule can make.
         let current = ipvs.table_with(DestDetail::Configured)?;
         let rest = plan::plan(desired, &current, scope, false);
         return Ok((rest, current));
-    }
+    };
     let mut current = Vec::with_capacity(touched.len());
     read_exactly(ipvs, &touched, &mut current)?;
     let desired: Vec<DesiredService> = desired

@@ -227,7 +227,11 @@ fn attach(d: &mut DesiredService, number: usize, dest: Destination) {
 /// error [`crate::plan::check`] reports; a piece gives its own real servers to its own
 /// definition.)
 fn join(pieces: impl Iterator<Item = Piece>) -> Result<Vec<DesiredService>, Vec<Problem>> {
-    let mut services: Vec<DesiredService> = Vec::new();
+    let pieces: Vec<Piece> = pieces.collect();
+    // At its size at once: grown by doubling, the list of 100,000 services took up to
+    // twice its 20 MB next to the pieces it is made of.
+    let mut services: Vec<DesiredService> =
+        Vec::with_capacity(pieces.iter().map(|p| p.services.len()).sum());
     let mut orphans = Vec::new();
     let mut problems = Vec::new();
     for mut piece in pieces {
