@@ -82,12 +82,12 @@ impl Ipvs {
     }
 
     /// The table, with destinations as detailed as `detail` asks, read the cheapest way
-    /// that gives it: the service dump in the kernel's largest chunks (the authority on
-    /// which services exist), then, where the listing needs no more than they show and
-    /// the thread is in the socket's namespace, the real servers of IPv4 services over
-    /// `getsockopt()` (`dests_from_sockopt`; before 7.1), those of IPv6 services
-    /// from `/proc/net/ip_vs` (`dests_from_proc`), and a destination dump for
-    /// every other service.
+    /// that gives it. Where the listing needs no more than they show, the thread is in
+    /// the socket's namespace and the kernel is older than 7.1: the services from one
+    /// `getsockopt()` if the kernel shows there is no IPv6 service and no engine in use
+    /// (`services_from_sockopt`), else the service dump in the kernel's largest chunks;
+    /// the real servers of IPv4 services over `getsockopt()`, those of IPv6 services from
+    /// `/proc/net/ip_vs` (`dests_from_proc`). A destination dump for every other service.
     ///
     /// Why, measured in the VM (Debian 6.1 under emulation on a loaded host, 2026-11-26):
     /// the kernel walks its table from the start for every service-dump chunk and for

@@ -12,6 +12,7 @@ use rsipvsadm::model::{
 };
 use rsipvsadm::{Request, nfhooks};
 
+use crate::common::{Exit, run_with_timeout};
 use crate::{ip, ipvs, netns_test};
 
 /// Whether the kernel has nfnetlink_hook: from 5.14 where configured (Debian's 6.1 cloud
@@ -113,6 +114,69 @@ fn ipv6_hooks_come_and_go_with_ipv6_services_and_listings_agree() {
             assert!(listed.iter().any(|(service, _)| service.key == key));
             ipvs.apply(&Request::DelService(key)).expect("deleted");
             assert!(!may_have_ipv6().expect("the hook dump"), "{key:?} deleted");
+        }
+    });
+}
+
+/// Runs a listing tool with `args`, which must succeed; its stdout.
+fn listed(program: std::path::PathBuf, args: &[&str]) -> String {
+    use std::os::unix::process::CommandExt;
+    let out = run_with_timeout(
+        std::process::Command::new(program)
+            .arg0("ipvsadm")
+            .args(args),
+        None,
+        std::time::Duration::from_secs(300),
+    );
+    assert_eq!(
+        (out.exit, out.stderr_lossy()),
+        (Exit::Code(0), String::new()),
+        "{args:?}"
+    );
+    out.stdout_lossy()
+}
+
+/// -Ln and -S take real servers a batch of services at a time (8192), asked for in the
+/// kernel's order and printed in the sorted one: a table of more than two batches, in an
+/// order the kernel's hash does not keep, lists byte for byte as ipvsadm lists it.
+#[test]
+fn listings_larger_than_a_batch_match_ipvsadm() {
+    netns_test(|| {
+        let mut ipvs = ipvs();
+        let mut requests = Vec::new();
+        // Addresses in a scrambled order, ports wrapping around, some fwmark services and
+        // real servers in reverse order, so that neither order is the insertion order.
+        for i in 0..17_000u32 {
+            let scrambled = (i.wrapping_mul(2_654_435_761) >> 8) & 0xffff;
+            let key = if i % 50 == 0 {
+                ServiceKey::fwmark(AddressFamily::Inet, 1 + i)
+            } else {
+                ServiceKey::tcp(
+                    IpAddr::V4(Ipv4Addr::from(0x0a20_0000 + scrambled)),
+                    (i % 7) as u16 + 80,
+                )
+            };
+            requests.push(Request::AddService(Service::new(key, "wrr")));
+            for d in (1..=(i % 3) as u8).rev() {
+                let mut dest = Destination::new(
+                    IpAddr::V4(Ipv4Addr::new(10, 0, d, (i % 250) as u8 + 1)),
+                    8080,
+                    FwdMethod::Masq,
+                );
+                dest.weight = i % 5;
+                requests.push(Request::AddDest(key, dest));
+            }
+        }
+        for outcome in ipvs.apply_batch(&requests).expect("the batch") {
+            // Scrambled addresses repeat now and then: the kernel refuses the second.
+            let _ = outcome;
+        }
+        let services = ipvs.services().expect("the services").len();
+        assert!(services > 2 * 8192, "{services} services");
+        for args in [&["-Ln"][..], &["-Ln", "--nosort"], &["-S", "-n"]] {
+            let theirs = listed(crate::common::ipvsadm_bin(), args);
+            let ours = listed(crate::common::rsipvsadm_bin(), args);
+            assert!(ours == theirs, "{args:?} differs from ipvsadm's");
         }
     });
 }

@@ -492,9 +492,10 @@ fn touched_services(done: &Plan, services: usize) -> Option<HashSet<ServiceKey>>
 /// What is left to do after applying (empty: the table equals FILE), with the table as
 /// read again.
 ///
-/// When the plan touched few services (`touched`, see [`touched_services`]), those are read again
-/// exactly (GET_SERVICE and GET_DEST) and the others taken as read before applying
-/// (not seen: a service the plan did not touch, changed meanwhile by another program).
+/// When the plan touched few services (`touched`, see [`touched_services`]), those are
+/// read again exactly (GET_SERVICE and GET_DEST) and the others taken as read before
+/// applying (not seen: a service the plan did not touch, changed meanwhile by another
+/// program).
 /// Else the whole table is read again with every setting a rule can make
 /// ([`DestDetail::Configured`], the cheapest way [`Ipvs::table_with`] knows) and planned
 /// against FILE.
