@@ -13,7 +13,7 @@ use rsipvsadm::model::{
 use rsipvsadm::{Request, nfhooks};
 
 use crate::common::{Exit, run_with_timeout};
-use crate::{ip, ipvs, netns_test};
+use crate::{ip, ipvs, netns_test, services_once_settled};
 
 /// Whether the kernel has nfnetlink_hook: from 5.14 where configured (Debian's 6.1 cloud
 /// kernel leaves it out; 6.12 has it), as a module or built in.
@@ -29,10 +29,14 @@ fn hooks_shown() -> bool {
 /// A real server's configuration with its active and inactive connections.
 type ListedDest = (Destination, u32, u32);
 
-/// What a listing shows of a table that a rule can set, real servers with their counts.
+/// What a listing shows of a table that a rule can set, real servers with their counts,
+/// by service key: from 7.1 the kernel may move its services to a larger table between
+/// two reads, and list them in another order.
 fn configured(table: &[VirtualService]) -> Vec<(Service, Vec<ListedDest>)> {
+    let mut table: Vec<&VirtualService> = table.iter().collect();
+    table.sort_by_key(|vs| vs.service.key);
     table
-        .iter()
+        .into_iter()
         .map(|vs| {
             let dests = vs
                 .dests
@@ -86,6 +90,7 @@ fn ipv6_hooks_come_and_go_with_ipv6_services_and_listings_agree() {
         for outcome in ipvs.apply_batch(&requests).expect("the batch") {
             outcome.expect("a rule");
         }
+        services_once_settled(&mut ipvs, 42);
         assert!(
             !may_have_ipv6().expect("the hook dump"),
             "IPv4 services only"
@@ -167,11 +172,19 @@ fn listings_larger_than_a_batch_match_ipvsadm() {
                 requests.push(Request::AddDest(key, dest));
             }
         }
-        for outcome in ipvs.apply_batch(&requests).expect("the batch") {
-            // Scrambled addresses repeat now and then: the kernel refuses the second.
-            let _ = outcome;
-        }
-        let services = ipvs.services().expect("the services").len();
+        // Scrambled addresses repeat now and then: the kernel refuses the second.
+        let added = ipvs
+            .apply_batch(&requests)
+            .expect("the batch")
+            .iter()
+            .zip(&requests)
+            .filter(|(outcome, request)| {
+                outcome.is_ok() && matches!(request, Request::AddService(_))
+            })
+            .count();
+        // From 7.1 the kernel moves the services to larger tables meanwhile.
+        let services = services_once_settled(&mut ipvs, added).len();
+        assert_eq!(services, added);
         assert!(services > 2 * 8192, "{services} services");
         for args in [&["-Ln"][..], &["-Ln", "--nosort"], &["-S", "-n"]] {
             let theirs = listed(crate::common::ipvsadm_bin(), args);
