@@ -1,7 +1,7 @@
 //! The typed IPVS client: one socket per process (and per network namespace), the family
 //! resolved once, model types in and out.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
@@ -193,11 +193,12 @@ impl Ipvs {
         match (listing.sources[i], &listing.sockopt) {
             (DestSource::Filled, _) => return Ok(std::mem::take(&mut listing.services[i].dests)),
             (DestSource::Sockopt(count), Some(table)) => {
-                if let Ok(Some(dests)) = table.dests(&key, count)
+                // Only reads short of DestDetail::Full come here: no counters.
+                if let Ok(Some(dests)) = table.dests(&key, count, false)
                     && dests.len() == count as usize
                     && detail.shows_dests(&dests)
                 {
-                    return Ok(without_counters(dests));
+                    return Ok(dests);
                 }
             }
             _ => {}
@@ -486,20 +487,15 @@ fn dump_services(
     Ok(services)
 }
 
-/// Keeps the first of services listed more than once. By sorting indexes (4 bytes a
-/// service) rather than hashing keys: a large table's set of keys took megabytes.
+/// Keeps the first of services listed more than once. By sorting indexes rather than
+/// hashing keys: a large table's set of keys took megabytes.
 fn drop_repeated(services: &mut Vec<VirtualService>) {
-    let Ok(len) = u32::try_from(services.len()) else {
-        let mut seen = HashSet::with_capacity(services.len());
-        services.retain(|vs| seen.insert(vs.service.key));
-        return;
-    };
-    let mut order: Vec<u32> = (0..len).collect();
+    let mut order: Vec<usize> = (0..services.len()).collect();
     // Equal keys end up side by side, the first listed first.
-    order.sort_unstable_by_key(|&i| (services[i as usize].service.key, i));
+    order.sort_unstable_by_key(|&i| (services[i].service.key, i));
     let mut repeated = vec![false; services.len()];
     for pair in order.windows(2) {
-        let (first, next) = (pair[0] as usize, pair[1] as usize);
+        let (first, next) = (pair[0], pair[1]);
         if services[first].service.key == services[next].service.key {
             repeated[next] = true;
         }

@@ -10,10 +10,11 @@
 //! hook without a name) answers "maybe".
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
 use crate::netlink::message::{NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN, NlMsgIter, Reply};
 use crate::netlink::nla::NlaIter;
+use crate::netlink::socket::open_raw_socket;
 
 /// `include/uapi/linux/netfilter/nfnetlink.h`, `nfnetlink_hook.h`, `netfilter.h`.
 const NETLINK_NETFILTER: libc::c_int = 12;
@@ -74,19 +75,7 @@ impl Hook {
 }
 
 fn ipv6_local_in_hooks() -> io::Result<Vec<Hook>> {
-    // SAFETY: plain socket(2); the descriptor is owned from here on.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            NETLINK_NETFILTER,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just returned by socket(2) and nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = open_raw_socket(libc::AF_NETLINK, NETLINK_NETFILTER)?;
     let request = dump_request();
     // SAFETY: the buffer is valid for its length; an unbound netlink socket sends to the
     // kernel.

@@ -16,7 +16,9 @@
 use std::io;
 use std::mem::{offset_of, size_of};
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use crate::netlink::socket::open_raw_socket;
 
 use crate::model::{
     DestObserved, Destination, FwdMethod, Netmask, Protocol, RealServer, Service, ServiceFlags,
@@ -140,20 +142,8 @@ pub struct SockoptTable {
 impl SockoptTable {
     /// Needs CAP_NET_RAW (root has it); the namespace is the calling thread's.
     pub fn open() -> io::Result<Self> {
-        // SAFETY: plain socket(2); the descriptor is owned from here on.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_INET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::IPPROTO_RAW,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd was just returned by socket(2) and nothing else owns it.
         Ok(SockoptTable {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd: open_raw_socket(libc::AF_INET, libc::IPPROTO_RAW)?,
         })
     }
 
@@ -164,20 +154,12 @@ impl SockoptTable {
         Ok(info.num_services)
     }
 
-    /// Every IPv4 service, in the kernel's order, from one walk of its table. `expected`:
-    /// how many there are thought to be ([`SockoptTable::ipv4_services`]); `None` when
-    /// more than that are found (some were added since: ask again).
-    pub fn services(&self, expected: u32) -> io::Result<Option<Vec<ListedService>>> {
-        let mut services = Vec::with_capacity(expected as usize);
-        Ok(self
-            .each_service(expected, true, |ls| services.push(ls))?
-            .then_some(services))
-    }
-
-    /// [`SockoptTable::services`] handed out one at a time, with their counters only if
-    /// `counters`, so that a caller keeps what it needs of them and no more (the kernel's
-    /// answer alone takes 104 bytes per service); `false` when more than `expected` were
-    /// found (what was handed out is then not all).
+    /// Every IPv4 service, in the kernel's order, from one walk of its table, handed out
+    /// one at a time with their counters only if `counters`, so that a caller keeps what
+    /// it needs of them and no more (the kernel's answer alone takes 104 bytes per
+    /// service). `expected`: how many there are thought to be
+    /// ([`SockoptTable::ipv4_services`]); `false` when more than that were found (some
+    /// were added since: what was handed out is then not all).
     pub fn each_service(
         &self,
         expected: u32,
@@ -212,10 +194,16 @@ impl SockoptTable {
         Ok(true)
     }
 
-    /// The IPv4 real servers of an IPv4 service, in the kernel's order; `expected`: how
-    /// many it has (the service's `num_dests`). `Ok(None)` when the service has more
-    /// than that now (ask again with more), an error ESRCH when it is gone.
-    pub fn dests(&self, key: &ServiceKey, expected: u32) -> io::Result<Option<Vec<RealServer>>> {
+    /// The IPv4 real servers of an IPv4 service, in the kernel's order, with their
+    /// counters only if `counters`; `expected`: how many it has (the service's
+    /// `num_dests`). `Ok(None)` when the service has more than that now (ask again with
+    /// more), an error ESRCH when it is gone.
+    pub fn dests(
+        &self,
+        key: &ServiceKey,
+        expected: u32,
+        counters: bool,
+    ) -> io::Result<Option<Vec<RealServer>>> {
         let slots = expected as usize + 1;
         let mut buf = Buffer::new(
             offset_of!(GetDests, entrytable),
@@ -244,14 +232,17 @@ impl SockoptTable {
         self.get(IP_VS_SO_GET_DESTS, buf.bytes_mut())?;
         let mut dests = Vec::with_capacity(expected as usize);
         for i in 0..slots {
-            // SAFETY: as in `services`.
-            let entry: DestEntry = unsafe { buf.entry(i) };
+            // SAFETY: as in `each_service`.
+            let mut entry: DestEntry = unsafe { buf.entry(i) };
             // A real server's address is a unicast or local one, never 0.0.0.0.
             if entry.addr == 0 {
                 break;
             }
             if i == slots - 1 {
                 return Ok(None);
+            }
+            if !counters {
+                entry.stats = StatsUser::default();
             }
             dests.push(real_server(&entry)?);
         }

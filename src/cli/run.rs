@@ -352,15 +352,9 @@ impl Session {
         // ipvsadm prints the version line before it asks for the services, the title
         // after.
         let _ = output::write_version_line(out, &self.info);
-        let mut title = Some(());
-        self.stream_table(out, !opts.nosort, opts.dest_detail(), |out, vs| {
-            if title.take().is_some() {
-                output::write_title(out, opts)?;
-            }
-            if let Some(vs) = vs {
-                output::write_service(out, vs, opts)?;
-            }
-            Ok(())
+        self.stream_table(out, !opts.nosort, opts.dest_detail(), |out, vs| match vs {
+            None => output::write_title(out, opts),
+            Some(vs) => output::write_service(out, vs, opts),
         })
     }
 

@@ -531,20 +531,7 @@ struct NetlinkFd(OwnedFd);
 impl NetlinkFd {
     /// A new socket, bound to a port id the kernel picks, in no multicast group.
     fn open() -> io::Result<NetlinkFd> {
-        // SAFETY: socket() takes no pointers.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_GENERIC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is a new descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let sock = NetlinkFd(off_standard_descriptors(fd)?);
+        let sock = NetlinkFd(open_raw_socket(libc::AF_NETLINK, libc::NETLINK_GENERIC)?);
         // SAFETY: sockaddr_nl is plain data, for which all zeros is valid (port id 0:
         // the kernel picks one; groups 0: none).
         let mut address: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
@@ -591,6 +578,19 @@ impl NetlinkFd {
             Ok(len as usize)
         }
     }
+}
+
+/// A new raw socket (close-on-exec) of `domain` and `protocol`, never on descriptor 0, 1
+/// or 2 (see [`off_standard_descriptors`]): the netlink sockets and IPVS's `getsockopt()`
+/// socket.
+pub(crate) fn open_raw_socket(domain: libc::c_int, protocol: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: socket() takes no pointers.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    off_standard_descriptors(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Moves a socket off descriptors 0, 1 and 2: a process started with one of them closed
