@@ -85,19 +85,75 @@ pub(crate) fn kernel_before_7_1() -> bool {
     (major, minor) < (7, 1)
 }
 
-/// The services a dump lists, once it lists `expected` of them, or after 10 s. From 7.1
-/// the kernel moves a namespace's services to a larger table after many adds, and a dump
-/// meanwhile misses some (as ipvsadm's does); before 7.1 the first dump is the answer.
+/// The services a dump lists, once the table has settled and the dump lists `expected` of
+/// them, or after 10 s. From 7.1 the kernel moves a namespace's services to a larger table
+/// (delayed work) once they outgrow the current one, and a dump meanwhile misses or
+/// repeats some (as ipvsadm's does); a dump that lists `expected` can still come before
+/// the move, and the next one miss services. So the table counts as settled when
+/// /proc/net/ip_vs_status shows it large enough for its services (no move pending) and
+/// the same size before and after the dump. Before 7.1 the first dump is the answer.
 fn services_once_settled(ipvs: &mut Ipvs, expected: usize) -> Vec<rsipvsadm::model::Service> {
+    if kernel_before_7_1() {
+        return ipvs.services().expect("a service dump");
+    }
+    let status = || service_table_status().expect("/proc/net/ip_vs_status on 7.1+");
     let started = std::time::Instant::now();
     loop {
+        let before = status();
         let services = ipvs.services().expect("a service dump");
-        if kernel_before_7_1()
-            || services.len() == expected
+        let after = status();
+        if (before == after && after.holds_its_services() && services.len() == expected)
             || started.elapsed() > std::time::Duration::from_secs(10)
         {
             return services;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// The service table's state in /proc/net/ip_vs_status (7.1+).
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct ServiceTableStatus {
+    services: u64,
+    buckets: u64,
+    lfactor: i32,
+}
+
+impl ServiceTableStatus {
+    /// Whether the kernel has no growth pending: it grows the table once the services
+    /// pass `buckets * 2^lfactor`, or stays at its largest size (2^20 buckets).
+    fn holds_its_services(&self) -> bool {
+        let limit = if self.lfactor < 0 {
+            self.buckets >> -self.lfactor
+        } else {
+            self.buckets << self.lfactor
+        };
+        self.services <= limit || self.buckets >= 1 << 20
+    }
+}
+
+/// Reads `Services:` and `Service buckets:\t2048 (11 bits, lfactor -2)`; None without
+/// the file (before 7.1) or on anything unexpected.
+fn service_table_status() -> Option<ServiceTableStatus> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/ip_vs_status").ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(str::trim)
+    };
+    let services = field("Services:")?.parse().ok()?;
+    let buckets_line = field("Service buckets:")?;
+    let buckets = buckets_line.split_whitespace().next()?.parse().ok()?;
+    let lfactor = buckets_line
+        .split("lfactor")
+        .nth(1)?
+        .trim()
+        .trim_end_matches(')')
+        .parse()
+        .ok()?;
+    Some(ServiceTableStatus {
+        services,
+        buckets,
+        lfactor,
+    })
 }
