@@ -104,15 +104,9 @@ pub fn json_state(data: &[u8]) {
         .enumerate()
         .map(|(i, vs)| DesiredService {
             vs: vs.clone(),
-            origin: Origin::Json {
-                service: i,
-                dest: None,
-            },
+            origin: Origin::json(i, None),
             dest_origins: (0..vs.dests.len())
-                .map(|d| Origin::Json {
-                    service: i,
-                    dest: Some(d),
-                })
+                .map(|d| Origin::json(i, Some(d)))
                 .collect(),
         })
         .collect();

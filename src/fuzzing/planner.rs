@@ -22,7 +22,7 @@ use crate::model::{
     AddressFamily, DestKey, Destination, FwdMethod, Netmask, Protocol, RealServer, Request,
     Service, ServiceFlags, ServiceKey, TunnelFlags, TunnelType, VirtualService,
 };
-use crate::plan::{self, DesiredService, Origin, Phase, Scope, ScopeItem};
+use crate::plan::{self, Change, DesiredService, Origin, Phase, Scope, ScopeItem};
 
 const VIPS: [IpAddr; 4] = [
     IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
@@ -59,13 +59,13 @@ pub fn planner(data: &[u8]) {
             "steps out of phase order: {plan:#?}"
         );
         last_phase = step.phase;
-        if let Err(refusal) = table.apply(&step.request) {
+        if let Err(refusal) = table.apply(&step.request()) {
             panic!("the kernel would refuse {step:?}: {refusal}\nplan: {plan:#?}");
         }
-        touched.insert(subject(&step.request));
+        touched.insert(subject(&step.request()));
         if step.phase == Phase::Deletes {
             assert!(
-                matches!(step.request, Request::DelDest(..) | Request::DelService(_)),
+                matches!(step.change, Change::DelDest(..) | Change::DelService(_)),
                 "{step:?}"
             );
         }
@@ -312,9 +312,9 @@ fn check_untouched(
                 );
             }
             if !moved {
-                let deleted = steps.iter().any(
-                    |s| matches!(&s.request, Request::DelDest(k, d) if (*k, Some(*d)) == subject),
-                );
+                let deleted = steps
+                    .iter()
+                    .any(|s| matches!(s.change, Change::DelDest(k, d) if (k, Some(d)) == subject));
                 assert!(!deleted, "kept {subject:?} deleted\n{}", context());
             }
         }
@@ -327,7 +327,7 @@ fn check_untouched(
                 }
                 let drained = steps.iter().any(|s| {
                     s.phase == Phase::Drain
-                        && matches!(&s.request, Request::EditDest(k, d) if *k == key && d.key() == dk && d.weight == 0)
+                        && matches!(s.change, Change::DrainDest(k, d) if k == key && d.key() == dk)
                 });
                 assert!(drained, "{key:?} {dk:?} deleted undrained\n{}", context());
             }
@@ -462,15 +462,9 @@ fn desired_table(input: &mut Input, current: &[VirtualService]) -> Vec<DesiredSe
         .enumerate()
         .map(|(i, vs)| DesiredService {
             dest_origins: (0..vs.dests.len())
-                .map(|d| Origin::Json {
-                    service: i,
-                    dest: Some(d),
-                })
+                .map(|d| Origin::json(i, Some(d)))
                 .collect(),
-            origin: Origin::Json {
-                service: i,
-                dest: None,
-            },
+            origin: Origin::json(i, None),
             vs,
         })
         .collect()

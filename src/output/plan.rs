@@ -12,6 +12,7 @@ use crate::model::names::sched_flag_words;
 use crate::model::{
     AddressFamily, Destination, FwdMethod, Request, Service, ServiceFlags, ServiceKey,
 };
+use crate::plan::Change;
 
 /// The rule line of one change (without newline).
 pub fn rule_line(request: &Request) -> String {
@@ -20,28 +21,43 @@ pub fn rule_line(request: &Request) -> String {
     line
 }
 
-/// Appends the rule line of one change (without newline). Numbers and IPv4 addresses are
-/// written by hand: a plan can have hundreds of thousands of lines.
+/// Appends the rule line of one change (without newline).
 pub fn write_rule(line: &mut String, request: &Request) {
-    match request {
-        Request::AddService(svc) => service_rule(line, "-A", svc),
-        Request::EditService(svc) => service_rule(line, "-E", svc),
-        Request::DelService(key) => {
-            line.push_str("-D ");
-            selector(line, key);
-        }
-        Request::AddDest(key, dest) => dest_rule(line, "-a", key, dest),
-        Request::EditDest(key, dest) => dest_rule(line, "-e", key, dest),
-        Request::DelDest(key, dest) => {
-            line.push_str("-d ");
-            selector(line, key);
-            line.push_str(" -r ");
-            address_port(line, dest.addr, dest.port);
-        }
+    let change = match request {
+        Request::AddService(svc) => Change::AddService(svc),
+        Request::EditService(svc) => Change::EditService(svc),
+        Request::DelService(key) => Change::DelService(*key),
+        Request::AddDest(key, dest) => Change::AddDest(*key, dest),
+        Request::EditDest(key, dest) => Change::EditDest(*key, dest),
+        Request::DelDest(key, dest) => Change::DelDest(*key, *dest),
         // Not part of a plan; written as ipvsadm would be told for completeness.
-        Request::Flush => line.push_str("-C"),
+        Request::Flush => return line.push_str("-C"),
         other => {
             let _ = write!(line, "# {other:?}");
+            return;
+        }
+    };
+    write_change(line, &change);
+}
+
+/// Appends the rule line of a plan's change (without newline). Numbers and IPv4
+/// addresses are written by hand: a plan can have hundreds of thousands of lines.
+pub fn write_change(line: &mut String, change: &Change) {
+    match *change {
+        Change::AddService(svc) => service_rule(line, "-A", svc),
+        Change::EditService(svc) => service_rule(line, "-E", svc),
+        Change::DelService(key) => {
+            line.push_str("-D ");
+            selector(line, &key);
+        }
+        Change::AddDest(key, dest) => dest_rule(line, "-a", &key, dest, dest.weight),
+        Change::EditDest(key, dest) => dest_rule(line, "-e", &key, dest, dest.weight),
+        Change::DrainDest(key, dest) => dest_rule(line, "-e", &key, dest, 0),
+        Change::DelDest(key, dest) => {
+            line.push_str("-d ");
+            selector(line, &key);
+            line.push_str(" -r ");
+            address_port(line, dest.addr, dest.port);
         }
     }
 }
@@ -127,7 +143,8 @@ fn service_rule(line: &mut String, command: &str, svc: &Service) {
     }
 }
 
-fn dest_rule(line: &mut String, command: &str, key: &ServiceKey, dest: &Destination) {
+/// A destination's rule, with `weight` for its own (0 while it drains).
+fn dest_rule(line: &mut String, command: &str, key: &ServiceKey, dest: &Destination, weight: u32) {
     line.push_str(command);
     line.push(' ');
     selector(line, key);
@@ -136,7 +153,7 @@ fn dest_rule(line: &mut String, command: &str, key: &ServiceKey, dest: &Destinat
     line.push(' ');
     line.push_str(forward_switch(dest.fwd));
     line.push_str(" -w ");
-    number(line, dest.weight);
+    number(line, weight);
     if dest.u_threshold != 0 {
         line.push_str(" -x ");
         number(line, dest.u_threshold);

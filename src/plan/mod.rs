@@ -25,18 +25,34 @@ pub mod scope;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::names::ORDER_HASHING_SCHEDULERS;
-use crate::model::{DestKey, Destination, RealServer, Request, ServiceKey, VirtualService};
+use crate::model::{
+    DestKey, Destination, RealServer, Request, Service, ServiceKey, VirtualService,
+};
 pub use scope::{Scope, ScopeError, ScopeItem};
 
-/// Where something a plan is about comes from, for messages.
+/// Where something a plan is about comes from, for messages. Small (16 bytes), for a
+/// plan of a large table holds one per step and FILE one per service and destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// A line of a rule file.
     Line(usize),
     /// A service of a JSON document, or one of its destinations.
-    Json { service: usize, dest: Option<usize> },
-    /// A live service, or one of its destinations, that FILE leaves out.
-    Live(ServiceKey, Option<DestKey>),
+    Json { service: u32, dest: Option<u32> },
+    /// A live service, or one of its destinations, that FILE leaves out: the step's
+    /// change names it ([`Step::origin_text`]).
+    Live,
+}
+
+impl Origin {
+    /// A JSON document's service `service`, or its destination `dest`.
+    pub fn json(service: usize, dest: Option<usize>) -> Self {
+        // A document of more than 2^32 services does not fit in memory.
+        let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        Origin::Json {
+            service: index(service),
+            dest: dest.map(index),
+        }
+    }
 }
 
 impl std::fmt::Display for Origin {
@@ -51,8 +67,7 @@ impl std::fmt::Display for Origin {
                 service,
                 dest: Some(dest),
             } => write!(f, "services[{service}].destinations[{dest}]"),
-            Origin::Live(key, None) => write!(f, "live {}", describe(key)),
-            Origin::Live(key, Some(dest)) => write!(f, "live {}", describe_dest(key, dest)),
+            Origin::Live => write!(f, "the live table"),
         }
     }
 }
@@ -94,22 +109,92 @@ impl Phase {
     ];
 }
 
+/// What a step changes, borrowing the desired or live service or destination it writes:
+/// a plan of a whole table holds no copy of it (at 100,000 services that was most of
+/// apply's memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    AddService(&'a Service),
+    EditService(&'a Service),
+    DelService(ServiceKey),
+    AddDest(ServiceKey, &'a Destination),
+    EditDest(ServiceKey, &'a Destination),
+    /// The destination set to weight 0 before it is deleted (`--drain`).
+    DrainDest(ServiceKey, &'a Destination),
+    DelDest(ServiceKey, DestKey),
+}
+
+impl Change<'_> {
+    /// The request that makes the change.
+    pub fn request(&self) -> Request {
+        match *self {
+            Change::AddService(svc) => Request::AddService(svc.clone()),
+            Change::EditService(svc) => Request::EditService(svc.clone()),
+            Change::DelService(key) => Request::DelService(key),
+            Change::AddDest(key, dest) => Request::AddDest(key, dest.clone()),
+            Change::EditDest(key, dest) => Request::EditDest(key, dest.clone()),
+            Change::DrainDest(key, dest) => Request::EditDest(
+                key,
+                Destination {
+                    weight: 0,
+                    ..dest.clone()
+                },
+            ),
+            Change::DelDest(key, dest) => Request::DelDest(key, dest),
+        }
+    }
+
+    /// The service changed, or whose destination is.
+    pub fn service_key(&self) -> ServiceKey {
+        match *self {
+            Change::AddService(svc) | Change::EditService(svc) => svc.key,
+            Change::DelService(key)
+            | Change::AddDest(key, _)
+            | Change::EditDest(key, _)
+            | Change::DrainDest(key, _)
+            | Change::DelDest(key, _) => key,
+        }
+    }
+}
+
 /// One change and where it comes from: the desired entry (its origin) or the live one
 /// it removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub struct Step<'a> {
     pub phase: Phase,
-    pub request: Request,
+    pub change: Change<'a>,
     pub origin: Origin,
+}
+
+impl Step<'_> {
+    /// The request that makes the step's change.
+    pub fn request(&self) -> Request {
+        self.change.request()
+    }
+
+    /// Where the step comes from, for messages: FILE's line or JSON path, or the live
+    /// service or destination it removes.
+    pub fn origin_text(&self) -> String {
+        if self.origin != Origin::Live {
+            return self.origin.to_string();
+        }
+        match self.change {
+            Change::DelDest(key, dest) => format!("live {}", describe_dest(&key, &dest)),
+            Change::DrainDest(key, dest)
+            | Change::AddDest(key, dest)
+            | Change::EditDest(key, dest) => format!("live {}", describe_dest(&key, &dest.key())),
+            change => format!("live {}", describe(&change.service_key())),
+        }
+    }
 }
 
 /// The changes, in the order they must run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
+pub struct Plan<'a> {
+    pub steps: Vec<Step<'a>>,
 }
 
-impl Plan {
+impl<'a> Plan<'a> {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
@@ -117,7 +202,7 @@ impl Plan {
     /// The steps in the order they run, each stage only once the kernel took every step
     /// of those before: the changes that add and edit, the moves, the weight-0 edits of
     /// `--drain`, and the deletes.
-    pub fn stages(&self) -> [&[Step]; 4] {
+    pub fn stages(&self) -> [&[Step<'a>]; 4] {
         let start = |phase| {
             self.steps
                 .iter()
@@ -138,8 +223,8 @@ impl Plan {
         self.steps
             .iter()
             .filter(|s| s.phase == Phase::Drain)
-            .filter_map(|s| match &s.request {
-                Request::EditDest(key, dest) => Some((*key, dest.key())),
+            .filter_map(|s| match s.change {
+                Change::DrainDest(key, dest) => Some((key, dest.key())),
                 _ => None,
             })
             .collect()
@@ -280,12 +365,12 @@ fn same_dest(desired: &Destination, live: &Destination) -> bool {
 
 /// The smallest plan taking the live services in `scope` to `desired` (checked with
 /// [`check`] first). With `drain`, destinations going away are first set to weight 0.
-pub fn plan(
-    desired: &[DesiredService],
-    current: &[VirtualService],
+pub fn plan<'a>(
+    desired: &'a [DesiredService],
+    current: &'a [VirtualService],
     scope: &Scope,
     drain: bool,
-) -> Plan {
+) -> Plan<'a> {
     let live: HashMap<ServiceKey, &VirtualService> = in_scope(current, scope)
         .into_iter()
         .map(|vs| (vs.service.key, vs))
@@ -300,28 +385,16 @@ pub fn plan(
         let key = svc.key;
         match live.get(&key) {
             None => {
-                steps.push(
-                    Phase::AddServices,
-                    Request::AddService(svc.clone()),
-                    d.origin,
-                );
+                steps.push(Phase::AddServices, Change::AddService(svc), d.origin);
                 // Each add goes in front: the last desired first.
                 for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins).rev() {
-                    steps.push(
-                        Phase::AddServices,
-                        Request::AddDest(key, rs.dest.clone()),
-                        *origin,
-                    );
+                    steps.push(Phase::AddServices, Change::AddDest(key, &rs.dest), *origin);
                 }
             }
             Some(cur) => {
                 plan_dests(d, cur, drain, &mut steps);
                 if cur.service != *svc {
-                    steps.push(
-                        Phase::EditServices,
-                        Request::EditService(svc.clone()),
-                        d.origin,
-                    );
+                    steps.push(Phase::EditServices, Change::EditService(svc), d.origin);
                 }
             }
         }
@@ -335,15 +408,10 @@ pub fn plan(
         }
         if drain {
             for rs in &vs.dests {
-                let origin = Origin::Live(key, Some(rs.dest.key()));
-                steps.push(Phase::Drain, drain_request(key, &rs.dest), origin);
+                steps.push(Phase::Drain, Change::DrainDest(key, &rs.dest), Origin::Live);
             }
         }
-        steps.push(
-            Phase::Deletes,
-            Request::DelService(key),
-            Origin::Live(key, None),
-        );
+        steps.push(Phase::Deletes, Change::DelService(key), Origin::Live);
     }
     steps.into_plan()
 }
@@ -351,20 +419,20 @@ pub fn plan(
 /// Steps gathered phase by phase: within a phase, in the order they come (desired order,
 /// then live order).
 #[derive(Default)]
-struct Steps {
-    by_phase: [Vec<Step>; Phase::ALL.len()],
+struct Steps<'a> {
+    by_phase: [Vec<Step<'a>>; Phase::ALL.len()],
 }
 
-impl Steps {
-    fn push(&mut self, phase: Phase, request: Request, origin: Origin) {
+impl<'a> Steps<'a> {
+    fn push(&mut self, phase: Phase, change: Change<'a>, origin: Origin) {
         self.by_phase[phase as usize].push(Step {
             phase,
-            request,
+            change,
             origin,
         });
     }
 
-    fn into_plan(mut self) -> Plan {
+    fn into_plan(mut self) -> Plan<'a> {
         let steps = match self.by_phase.iter().filter(|s| !s.is_empty()).count() {
             // As for a whole table applied to an empty one: no copy.
             0 | 1 => self
@@ -379,22 +447,17 @@ impl Steps {
     }
 }
 
-fn drain_request(key: ServiceKey, dest: &Destination) -> Request {
-    Request::EditDest(
-        key,
-        Destination {
-            weight: 0,
-            ..dest.clone()
-        },
-    )
-}
-
 /// The destination steps of a service that exists: adds, moves and edits, then the
 /// deletes of those no longer wanted.
-fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut Steps) {
+fn plan_dests<'a>(
+    d: &'a DesiredService,
+    cur: &'a VirtualService,
+    drain: bool,
+    steps: &mut Steps<'a>,
+) {
     let key = d.vs.service.key;
     let live = Positions::of(&cur.dests);
-    let desired: Vec<(&Destination, Origin)> =
+    let desired: Vec<(&'a Destination, Origin)> =
         d.vs.dests
             .iter()
             .map(|rs| &rs.dest)
@@ -420,45 +483,38 @@ fn plan_dests(d: &DesiredService, cur: &VirtualService, drain: bool, steps: &mut
     for &(dest, origin) in front.iter().rev() {
         if let Some((_, now)) = live.get(&dest.key()) {
             if !same_dest(dest, now) {
-                steps.push(
-                    Phase::Destinations,
-                    Request::EditDest(key, dest.clone()),
-                    origin,
-                );
+                steps.push(Phase::Destinations, Change::EditDest(key, dest), origin);
             }
-            steps.push(Phase::Moves, Request::DelDest(key, dest.key()), origin);
+            steps.push(Phase::Moves, Change::DelDest(key, dest.key()), origin);
         }
-        steps.push(front_phase, Request::AddDest(key, dest.clone()), origin);
+        steps.push(front_phase, Change::AddDest(key, dest), origin);
     }
     let mut new = Vec::new();
     for &(dest, origin) in &desired[keep..] {
         match live.get(&dest.key()) {
             None => new.push((dest, origin)),
-            Some((_, now)) if !same_dest(dest, now) => steps.push(
-                Phase::Destinations,
-                Request::EditDest(key, dest.clone()),
-                origin,
-            ),
+            Some((_, now)) if !same_dest(dest, now) => {
+                steps.push(Phase::Destinations, Change::EditDest(key, dest), origin)
+            }
             Some(_) => {}
         }
     }
     for (dest, origin) in new.into_iter().rev() {
-        steps.push(
-            Phase::Destinations,
-            Request::AddDest(key, dest.clone()),
-            origin,
-        );
+        steps.push(Phase::Destinations, Change::AddDest(key, dest), origin);
     }
     let wanted = Positions::of(&d.vs.dests);
     for rs in &cur.dests {
         if wanted.get(&rs.dest.key()).is_some() {
             continue;
         }
-        let origin = Origin::Live(key, Some(rs.dest.key()));
         if drain {
-            steps.push(Phase::Drain, drain_request(key, &rs.dest), origin);
+            steps.push(Phase::Drain, Change::DrainDest(key, &rs.dest), Origin::Live);
         }
-        steps.push(Phase::Deletes, Request::DelDest(key, rs.dest.key()), origin);
+        steps.push(
+            Phase::Deletes,
+            Change::DelDest(key, rs.dest.key()),
+            Origin::Live,
+        );
     }
 }
 

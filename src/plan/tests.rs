@@ -44,7 +44,7 @@ fn run_steps(current: &[VirtualService], steps: &[Step]) -> Vec<VirtualService> 
             .expect("the plan only touches services that exist")
     };
     for step in steps {
-        match &step.request {
+        match &step.request() {
             Request::AddService(svc) => {
                 assert!(table.iter().all(|vs| vs.service.key != svc.key), "EEXIST");
                 table.push(VirtualService::new(svc.clone()));
@@ -91,7 +91,7 @@ fn live(services: Vec<VirtualService>) -> Vec<VirtualService> {
 }
 
 fn requests(plan: &Plan) -> Vec<Request> {
-    plan.steps.iter().map(|s| s.request.clone()).collect()
+    plan.steps.iter().map(Step::request).collect()
 }
 
 #[test]
@@ -109,12 +109,8 @@ fn an_equal_table_needs_nothing() {
 fn a_new_service_gets_its_destinations_in_order() {
     let svc = Service::new(tcp("10.0.0.1", 80), "rr");
     let (a, b) = (dest("10.0.0.2", 1), dest("10.0.0.3", 1));
-    let p = plan(
-        &[desired(svc.clone(), &[a.clone(), b.clone()])],
-        &[],
-        &Scope::everything(),
-        false,
-    );
+    let file = [desired(svc.clone(), &[a.clone(), b.clone()])];
+    let p = plan(&file, &[], &Scope::everything(), false);
     let key = svc.key;
     assert_eq!(
         requests(&p),
@@ -430,26 +426,27 @@ fn stages_never_lose_what_is_wanted(current: &[VirtualService], p: &Plan) {
         p.steps,
         "the stages are the plan"
     );
-    let is_delete = |s: &Step| matches!(s.request, Request::DelDest(..) | Request::DelService(_));
+    let is_delete = |s: &Step| matches!(s.change, Change::DelDest(..) | Change::DelService(_));
     assert!(!changes.iter().any(is_delete), "{p:?}");
     let after_changes = run_steps(current, changes);
     for (i, step) in moves.iter().enumerate() {
-        if let Request::DelDest(key, dk) = &step.request {
-            let Some(Request::AddDest(k, again)) = moves.get(i + 1).map(|s| &s.request) else {
+        if let Change::DelDest(key, dk) = step.change {
+            let Some(Change::AddDest(k, again)) = moves.get(i + 1).map(|s| s.change) else {
                 panic!("a move deletes and adds back at once: {p:?}");
             };
             let vs = after_changes
                 .iter()
-                .find(|vs| vs.service.key == *key)
+                .find(|vs| vs.service.key == key)
                 .unwrap();
-            let now = vs.dests.iter().find(|rs| rs.dest.key() == *dk).unwrap();
+            let now = vs.dests.iter().find(|rs| rs.dest.key() == dk).unwrap();
             assert!(k == key && now.dest == *again, "moved as it is: {p:?}");
         }
     }
     assert!(
         drain
             .iter()
-            .all(|s| matches!(&s.request, Request::EditDest(_, d) if d.weight == 0))
+            .all(|s| matches!(s.change, Change::DrainDest(..))
+                && matches!(s.request(), Request::EditDest(_, d) if d.weight == 0))
     );
     assert!(deletes.iter().all(is_delete), "{p:?}");
 }

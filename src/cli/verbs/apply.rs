@@ -19,8 +19,8 @@ use crate::model::{
     DestKey, Destination, Protocol, RealServer, Request, ServiceKey, VirtualService,
 };
 use crate::netlink::socket::EncodedBatch;
-use crate::output::plan::{rule_line, write_rule};
-use crate::plan::{self, DesiredService, Plan, Problem, Scope, Step};
+use crate::output::plan::{rule_line, write_change};
+use crate::plan::{self, Change, DesiredService, Plan, Problem, Scope, Step};
 
 /// Exit statuses: as diff(1) for `diff`; for `apply`, 1 when the table could not be made
 /// equal to FILE.
@@ -98,11 +98,13 @@ pub fn run(opts: &Options) -> i32 {
             say(&format!(
                 "cannot print the plan: {e} (send it to a file or pipe that takes it)"
             ));
-            return leave(EXIT_TROUBLE, (desired, current, plan));
+            std::mem::forget(plan);
+            return leave(EXIT_TROUBLE, (desired, current));
         }
         let differs = !opts.apply && !plan.is_empty();
         let status = if differs { EXIT_DIFFERENT } else { EXIT_SAME };
-        return leave(status, (desired, current, plan));
+        std::mem::forget(plan);
+        return leave(status, (desired, current));
     }
     // The plan is printed before its requests run: printed while they ran, it slowed the
     // kernel's work under emulation by more than printing takes (tests/bench/run). They
@@ -126,12 +128,17 @@ pub fn run(opts: &Options) -> i32 {
     // What was read and planned is let go before the table is read again, which takes
     // its room (at 100,000 services the plan alone is tens of megabytes).
     let touched = touched_services(&plan, current.len().max(desired.len()));
-    drop((current, plan));
-    let verified = verify(&mut ipvs, &desired, &opts.scope, touched);
-    let status = match &verified {
-        Ok((rest, _)) if rest.is_empty() && refused == 0 => EXIT_SAME,
-        Ok((rest, _)) if rest.is_empty() => EXIT_DIFFERENT,
-        Ok((rest, read_back)) => {
+    drop(plan);
+    drop(current);
+    let verified = verify(&mut ipvs, &desired, touched);
+    let rest = verified
+        .as_ref()
+        .map(|read_back| read_back.rest(&desired, &opts.scope));
+    let status = match &rest {
+        Ok(rest) if rest.is_empty() && refused == 0 => EXIT_SAME,
+        Ok(rest) if rest.is_empty() => EXIT_DIFFERENT,
+        Ok(rest) => {
+            let read_back = verified.as_ref().map_or(&[][..], |r| &r.current[..]);
             for ignored in ignored_settings(rest, read_back) {
                 say(&ignored);
             }
@@ -140,7 +147,9 @@ pub fn run(opts: &Options) -> i32 {
                  kernel did not take a setting); what is left to do:",
             );
             for step in &rest.steps {
-                errln!("  {}", rule_line(&step.request));
+                let mut line = String::new();
+                write_change(&mut line, &step.change);
+                errln!("  {line}");
             }
             EXIT_DIFFERENT
         }
@@ -153,6 +162,7 @@ pub fn run(opts: &Options) -> i32 {
             EXIT_DIFFERENT
         }
     };
+    drop(rest);
     leave(status, (desired, verified))
 }
 
@@ -226,7 +236,7 @@ fn write_plan(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     const PIECE: usize = 64 << 10;
     let mut text = String::with_capacity(PIECE + 1024);
     for step in &plan.steps {
-        write_rule(&mut text, &step.request);
+        write_change(&mut text, &step.change);
         text.push('\n');
         if text.len() >= PIECE {
             out.write_all(text.as_bytes())?;
@@ -280,7 +290,11 @@ impl Runner<'_> {
         // A refused service takes its destinations' adds with it (ESRCH).
         let mut refused_services = Vec::new();
         for (done, chunk) in steps.chunks(APPLY_CHUNK).enumerate() {
-            let mut batch = self.ipvs.encode(chunk.iter().map(|step| &step.request));
+            // The plan borrows its services and destinations; a chunk's requests are
+            // made just to be encoded.
+            let requests: Vec<Request> = chunk.iter().map(Step::request).collect();
+            let mut batch = self.ipvs.encode(&requests);
+            drop(requests);
             let unsent = steps.len() - done * APPLY_CHUNK;
             if !self.chunk(chunk, &mut batch, unsent, &mut refused_services) {
                 return;
@@ -302,10 +316,10 @@ impl Runner<'_> {
                 for (step, outcome) in steps.iter().zip(outcomes) {
                     let Err(errno) = outcome else { continue };
                     self.refused += 1;
-                    match &step.request {
-                        Request::AddService(svc) => refused_services.push(svc.key),
-                        Request::AddDest(key, _) | Request::EditDest(key, _)
-                            if errno == Errno::ESRCH && refused_services.contains(key) =>
+                    match step.change {
+                        Change::AddService(svc) => refused_services.push(svc.key),
+                        Change::AddDest(key, _) | Change::EditDest(key, _)
+                            if errno == Errno::ESRCH && refused_services.contains(&key) =>
                         {
                             continue;
                         }
@@ -333,15 +347,16 @@ impl Runner<'_> {
     }
 
     fn report_refusal(&self, step: &Step, errno: Errno) {
-        let op = Operation::of(&step.request).unwrap_or_default();
+        let request = step.request();
+        let op = Operation::of(&request).unwrap_or_default();
         let mut text = format!(
             "{}: {}: the kernel refused `{}`: {}",
             self.name,
-            step.origin,
-            rule_line(&step.request),
+            step.origin_text(),
+            rule_line(&request),
             kernel_message(op, errno)
         );
-        if let Some(hint) = hint(&step.request, errno) {
+        if let Some(hint) = hint(&request, errno) {
             text.push_str(&format!(" ({hint})"));
         }
         errln!("{text}");
@@ -481,7 +496,7 @@ fn hint(request: &Request, errno: Errno) -> Option<String> {
 /// that, which ones no longer matters (the whole table is read again).
 fn touched_services(done: &Plan, services: usize) -> Option<HashSet<ServiceKey>> {
     let mut touched = HashSet::new();
-    for key in done.steps.iter().filter_map(|s| step_service(&s.request)) {
+    for key in done.steps.iter().map(|s| s.change.service_key()) {
         if touched.insert(key) && touched.len() * 8 >= services {
             return None;
         }
@@ -489,37 +504,55 @@ fn touched_services(done: &Plan, services: usize) -> Option<HashSet<ServiceKey>>
     Some(touched)
 }
 
-/// What is left to do after applying (empty: the table equals FILE), with the table as
-/// read again.
+/// The table as read again after applying, to plan what is left to do against FILE
+/// (nothing: the table equals FILE).
+struct ReadBack {
+    /// The services read, with every setting a rule can make.
+    current: Vec<VirtualService>,
+    /// FILE's services to compare them with: all of FILE's (`None`), or those read.
+    desired: Option<Vec<DesiredService>>,
+}
+
+impl ReadBack {
+    /// What is left to do.
+    fn rest<'a>(&'a self, desired: &'a [DesiredService], scope: &Scope) -> Plan<'a> {
+        let desired = self.desired.as_deref().unwrap_or(desired);
+        plan::plan(desired, &self.current, scope, false)
+    }
+}
+
+/// Reads the table again after applying.
 ///
 /// When the plan touched few services (`touched`, see [`touched_services`]), those are
 /// read again exactly (GET_SERVICE and GET_DEST) and the others taken as read before
 /// applying (not seen: a service the plan did not touch, changed meanwhile by another
 /// program).
 /// Else the whole table is read again with every setting a rule can make
-/// ([`DestDetail::Configured`], the cheapest way [`Ipvs::table_with`] knows) and planned
-/// against FILE.
+/// ([`DestDetail::Configured`], the cheapest way [`Ipvs::table_with`] knows).
 fn verify(
     ipvs: &mut Ipvs,
     desired: &[DesiredService],
-    scope: &Scope,
     touched: Option<HashSet<ServiceKey>>,
-) -> Result<(Plan, Vec<VirtualService>), Error> {
+) -> Result<ReadBack, Error> {
     let Some(touched) = touched else {
         // The whole table, as cheaply as it comes with every setting a rule can make.
         let current = ipvs.table_with(DestDetail::Configured)?;
-        let rest = plan::plan(desired, &current, scope, false);
-        return Ok((rest, current));
+        return Ok(ReadBack {
+            current,
+            desired: None,
+        });
     };
     let mut current = Vec::with_capacity(touched.len());
     read_exactly(ipvs, &touched, &mut current)?;
-    let desired: Vec<DesiredService> = desired
+    let desired = desired
         .iter()
         .filter(|d| touched.contains(&d.vs.service.key))
         .cloned()
         .collect();
-    let rest = plan::plan(&desired, &current, scope, false);
-    Ok((rest, current))
+    Ok(ReadBack {
+        current,
+        desired: Some(desired),
+    })
 }
 
 /// What the kernel took without a word but did not keep: tunnel settings, which kernels
@@ -530,12 +563,12 @@ fn verify(
 fn ignored_settings(rest: &Plan, read_back: &[VirtualService]) -> Vec<String> {
     let mut lines = Vec::new();
     for step in &rest.steps {
-        let Request::EditDest(key, wanted) = &step.request else {
+        let Change::EditDest(key, wanted) = step.change else {
             continue;
         };
         let Some(live) = read_back
             .iter()
-            .find(|vs| vs.service.key == *key)
+            .find(|vs| vs.service.key == key)
             .and_then(|vs| {
                 vs.dests
                     .iter()
@@ -563,23 +596,11 @@ fn ignored_settings(rest: &Plan, read_back: &[VirtualService]) -> Vec<String> {
              plain IPIP tunnel; kernels before 5.2 know no GUE, before 5.3 no GRE and no \
              checksum flags (run a newer kernel, or ask for --tun-type ipip)",
             dropped.join(", "),
-            rule_line(&step.request),
-            step.origin,
+            rule_line(&step.request()),
+            step.origin_text(),
         ));
     }
     lines
-}
-
-/// The service a plan step is about (plans hold nothing else).
-fn step_service(request: &Request) -> Option<ServiceKey> {
-    match request {
-        Request::AddService(svc) | Request::EditService(svc) => Some(svc.key),
-        Request::DelService(key)
-        | Request::AddDest(key, _)
-        | Request::EditDest(key, _)
-        | Request::DelDest(key, _) => Some(*key),
-        _ => None,
-    }
 }
 
 /// Reads `keys` over netlink, one GET_SERVICE and one GET_DEST each, into `current`

@@ -113,16 +113,10 @@ fn read_json(input: &[u8]) -> Result<Vec<DesiredService>, Vec<Problem>> {
         .enumerate()
         .map(|(service, vs)| DesiredService {
             dest_origins: (0..vs.dests.len())
-                .map(|dest| Origin::Json {
-                    service,
-                    dest: Some(dest),
-                })
+                .map(|dest| Origin::json(service, Some(dest)))
                 .collect(),
             vs,
-            origin: Origin::Json {
-                service,
-                dest: None,
-            },
+            origin: Origin::json(service, None),
         })
         .collect())
 }
