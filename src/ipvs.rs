@@ -1,7 +1,6 @@
 //! The typed IPVS client: one socket per process (and per network namespace), the family
 //! resolved once, model types in and out.
 
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
@@ -20,6 +19,7 @@ use crate::netlink::nla::RawNla;
 use crate::netlink::socket::{EncodedBatch, GenlSocket};
 use crate::nfhooks;
 use crate::procfs;
+use crate::procfs::ServiceTable;
 use crate::sockopt::SockoptTable;
 
 pub struct Ipvs {
@@ -102,12 +102,40 @@ impl Ipvs {
     /// the batch is refused with EBUSY (seen on 6.1: each dump read as a 356-byte chunk,
     /// then a 20-byte DONE).
     pub fn table_with(&mut self, detail: DestDetail) -> Result<Vec<VirtualService>> {
-        let mut listing = self.listing(detail)?;
+        let mut listing = self.settled_listing(detail)?;
         for i in 0..listing.services.len() {
             let dests = self.take_dests(&mut listing, i)?;
             listing.services[i].dests = dests;
         }
         Ok(listing.services)
+    }
+
+    /// [`Ipvs::listing`] of a table the kernel is not moving (7.1+, where
+    /// `/proc/net/ip_vs_status` shows it): waits up to [`SETTLE_WAIT`] for a move the
+    /// services' number calls for, and reads again (up to 3 times) when the table
+    /// changed size during the read, for a read meanwhile misses or repeats services.
+    /// Listings and apply read this way: a service missed makes apply add a service that
+    /// is there, or report one missing that is not.
+    pub fn settled_listing(&mut self, detail: DestDetail) -> Result<Listing> {
+        let same_netns = self.netns.is_some() && thread_netns() == self.netns;
+        if !same_netns {
+            return self.listing(detail);
+        }
+        let deadline = std::time::Instant::now() + SETTLE_WAIT;
+        for _ in 0..3 {
+            let before = loop {
+                let table = ServiceTable::read();
+                if table.is_none_or(|t| t.settled()) || std::time::Instant::now() >= deadline {
+                    break table;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            };
+            let listing = self.listing(detail)?;
+            if ServiceTable::read() == before {
+                return Ok(listing);
+            }
+        }
+        self.listing(detail)
     }
 
     /// The table's services, with the real servers of each to be taken one service at a
@@ -359,6 +387,9 @@ impl Ipvs {
     }
 }
 
+/// How long [`Ipvs::settled_listing`] waits for the kernel to move its table.
+pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A table being listed: its services, and where the real servers of each are to come
 /// from ([`Ipvs::listing`], [`Ipvs::take_dests`]).
 pub struct Listing {
@@ -422,16 +453,33 @@ fn engine_in_use() -> bool {
     }
 }
 
-/// How many real servers each IPv4 service has, from one `getsockopt()`.
-fn dest_counts(table: &SockoptTable) -> Option<HashMap<ServiceKey, u32>> {
+/// How many real servers each IPv4 service has, from one `getsockopt()`, sorted by key
+/// (see [`DestCounts::get`]).
+fn dest_counts(table: &SockoptTable) -> Option<DestCounts> {
     let count = table.ipv4_services().ok()?.saturating_add(16);
-    let mut counts = HashMap::with_capacity(count as usize);
+    let mut counts = Vec::with_capacity(count as usize);
     let all = table
         .each_service(count, false, |ls| {
-            counts.insert(ls.service.key, ls.num_dests);
+            counts.push((ls.service.key, ls.num_dests));
         })
         .ok()?;
-    all.then_some(counts)
+    counts.sort_unstable_by_key(|&(key, _)| key);
+    all.then_some(DestCounts(counts))
+}
+
+/// Real servers per service key: a sorted list, held beside the service dump while it
+/// is read (28 bytes a service, where a hash map took 38).
+struct DestCounts(Vec<(ServiceKey, u32)>);
+
+impl DestCounts {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn get(&self, key: &ServiceKey) -> Option<&u32> {
+        let at = self.0.binary_search_by_key(key, |&(key, _)| key).ok()?;
+        Some(&self.0[at].1)
+    }
 }
 
 /// Fills destinations from `/proc/net/ip_vs` as far as it shows them as `detail` asks,

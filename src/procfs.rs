@@ -470,3 +470,125 @@ garbage
         );
     }
 }
+
+/// The service table as `/proc/net/ip_vs_status` shows it (7.1+). From 7.1 the kernel
+/// moves a namespace's services to a table of another size (delayed work) when they
+/// outgrow the current one or shrink far below it, and a service dump meanwhile misses
+/// or repeats some.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceTable {
+    pub services: u64,
+    pub buckets: u64,
+    /// The load factor as a power of two: the table grows past `buckets * 2^lfactor`.
+    pub lfactor: i32,
+}
+
+impl ServiceTable {
+    /// The calling thread's namespace's; `None` before 7.1, without the right to read
+    /// the file (root only), or with no table (no service).
+    pub fn read() -> Option<Self> {
+        Self::parse(&std::fs::read_to_string("/proc/thread-self/net/ip_vs_status").ok()?)
+    }
+
+    /// Reads `Services:` and `Service buckets:\t2048 (11 bits, lfactor -2)`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let field = |name: &str| text.lines().find_map(|line| line.strip_prefix(name));
+        let services = field("Services:")?.trim().parse().ok()?;
+        let buckets_line = field("Service buckets:")?;
+        let buckets = buckets_line.split_whitespace().next()?.parse().ok()?;
+        let lfactor = buckets_line
+            .split("lfactor")
+            .nth(1)?
+            .trim()
+            .trim_end_matches(')')
+            .parse()
+            .ok()?;
+        Some(ServiceTable {
+            services,
+            buckets,
+            lfactor,
+        })
+    }
+
+    /// Whether the kernel has no move to do: it grows the table once the services pass
+    /// `buckets * 2^lfactor` (not past 2^20 buckets) and shrinks it once they are down
+    /// to a sixteenth of that (not below 16 buckets), as `ip_vs_rht_set_thresholds` sets.
+    pub fn settled(&self) -> bool {
+        const MAX_BUCKETS: u64 = 1 << 20;
+        const MIN_BUCKETS: u64 = 1 << 4;
+        let grow_past = if self.buckets >= MAX_BUCKETS {
+            u64::MAX
+        } else if self.lfactor <= 0 {
+            self.buckets >> self.lfactor.unsigned_abs().min(20)
+        } else {
+            self.buckets << self.lfactor.min(10)
+        };
+        let shrink_at = if self.buckets >= MAX_BUCKETS {
+            MAX_BUCKETS >> 4
+        } else if self.buckets > MIN_BUCKETS {
+            grow_past >> 4
+        } else {
+            0
+        };
+        self.services <= grow_past && (shrink_at == 0 || self.services > shrink_at)
+    }
+}
+
+#[cfg(test)]
+mod service_table_tests {
+    use super::ServiceTable;
+
+    const STATUS: &str = "Conns:\t0\nConn buckets:\t256 (8 bits, lfactor -2)\n\
+        Services:\t401\nService buckets:\t2048 (11 bits, lfactor -2)\n\
+        Service buckets empty:\t1675 (81%)\nStats thread slots:\t1 (max 8)\n";
+
+    #[test]
+    fn status_is_read_and_judged() {
+        let table = ServiceTable::parse(STATUS).unwrap();
+        assert_eq!(
+            table,
+            ServiceTable {
+                services: 401,
+                buckets: 2048,
+                lfactor: -2
+            }
+        );
+        assert!(table.settled());
+        // 513 services outgrow 2048 buckets at 25%; 32 are a sixteenth of 512.
+        assert!(
+            !ServiceTable {
+                services: 513,
+                ..table
+            }
+            .settled()
+        );
+        assert!(
+            !ServiceTable {
+                services: 32,
+                ..table
+            }
+            .settled()
+        );
+        assert!(
+            ServiceTable {
+                services: 33,
+                ..table
+            }
+            .settled()
+        );
+        // The smallest table never shrinks, the largest never grows.
+        let small = ServiceTable {
+            services: 1,
+            buckets: 16,
+            lfactor: -2,
+        };
+        assert!(small.settled());
+        let large = ServiceTable {
+            services: 5_000_000,
+            buckets: 1 << 20,
+            lfactor: -2,
+        };
+        assert!(large.settled());
+        assert_eq!(ServiceTable::parse("Conns:\t0\n"), None);
+    }
+}

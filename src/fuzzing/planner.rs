@@ -314,7 +314,7 @@ fn check_untouched(
             if !moved {
                 let deleted = steps
                     .iter()
-                    .any(|s| matches!(s.change, Change::DelDest(k, d) if (k, Some(d)) == subject));
+                    .any(|s| matches!(s.change, Change::DelDest(svc, d) if (svc.key, Some(d.key())) == subject));
                 assert!(!deleted, "kept {subject:?} deleted\n{}", context());
             }
         }
@@ -327,7 +327,7 @@ fn check_untouched(
                 }
                 let drained = steps.iter().any(|s| {
                     s.phase == Phase::Drain
-                        && matches!(s.change, Change::DrainDest(k, d) if k == key && d.key() == dk)
+                        && matches!(s.change, Change::DrainDest(svc, d) if svc.key == key && d.key() == dk)
                 });
                 assert!(drained, "{key:?} {dk:?} deleted undrained\n{}", context());
             }

@@ -23,21 +23,19 @@ pub fn rule_line(request: &Request) -> String {
 
 /// Appends the rule line of one change (without newline).
 pub fn write_rule(line: &mut String, request: &Request) {
-    let change = match request {
-        Request::AddService(svc) => Change::AddService(svc),
-        Request::EditService(svc) => Change::EditService(svc),
-        Request::DelService(key) => Change::DelService(*key),
-        Request::AddDest(key, dest) => Change::AddDest(*key, dest),
-        Request::EditDest(key, dest) => Change::EditDest(*key, dest),
-        Request::DelDest(key, dest) => Change::DelDest(*key, *dest),
+    match request {
+        Request::AddService(svc) => service_rule(line, "-A", svc),
+        Request::EditService(svc) => service_rule(line, "-E", svc),
+        Request::DelService(key) => del_service_rule(line, key),
+        Request::AddDest(key, dest) => dest_rule(line, "-a", key, dest, dest.weight),
+        Request::EditDest(key, dest) => dest_rule(line, "-e", key, dest, dest.weight),
+        Request::DelDest(key, dest) => del_dest_rule(line, key, dest.addr, dest.port),
         // Not part of a plan; written as ipvsadm would be told for completeness.
-        Request::Flush => return line.push_str("-C"),
+        Request::Flush => line.push_str("-C"),
         other => {
             let _ = write!(line, "# {other:?}");
-            return;
         }
-    };
-    write_change(line, &change);
+    }
 }
 
 /// Appends the rule line of a plan's change (without newline). Numbers and IPv4
@@ -46,20 +44,24 @@ pub fn write_change(line: &mut String, change: &Change) {
     match *change {
         Change::AddService(svc) => service_rule(line, "-A", svc),
         Change::EditService(svc) => service_rule(line, "-E", svc),
-        Change::DelService(key) => {
-            line.push_str("-D ");
-            selector(line, &key);
-        }
-        Change::AddDest(key, dest) => dest_rule(line, "-a", &key, dest, dest.weight),
-        Change::EditDest(key, dest) => dest_rule(line, "-e", &key, dest, dest.weight),
-        Change::DrainDest(key, dest) => dest_rule(line, "-e", &key, dest, 0),
-        Change::DelDest(key, dest) => {
-            line.push_str("-d ");
-            selector(line, &key);
-            line.push_str(" -r ");
-            address_port(line, dest.addr, dest.port);
-        }
+        Change::DelService(svc) => del_service_rule(line, &svc.key),
+        Change::AddDest(svc, dest) => dest_rule(line, "-a", &svc.key, dest, dest.weight),
+        Change::EditDest(svc, dest) => dest_rule(line, "-e", &svc.key, dest, dest.weight),
+        Change::DrainDest(svc, dest) => dest_rule(line, "-e", &svc.key, dest, 0),
+        Change::DelDest(svc, dest) => del_dest_rule(line, &svc.key, dest.addr, dest.port),
     }
+}
+
+fn del_service_rule(line: &mut String, key: &ServiceKey) {
+    line.push_str("-D ");
+    selector(line, key);
+}
+
+fn del_dest_rule(line: &mut String, key: &ServiceKey, addr: IpAddr, port: u16) {
+    line.push_str("-d ");
+    selector(line, key);
+    line.push_str(" -r ");
+    address_port(line, addr, port);
 }
 
 /// `-t ADDR:PORT`, `-u ...`, `--sctp-service ...`, `-f MARK[ -6]`.

@@ -30,27 +30,38 @@ use crate::model::{
 };
 pub use scope::{Scope, ScopeError, ScopeItem};
 
-/// Where something a plan is about comes from, for messages. Small (16 bytes), for a
+/// Where something a plan is about comes from, for messages. Small (12 bytes), for a
 /// plan of a large table holds one per step and FILE one per service and destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// A line of a rule file.
-    Line(usize),
-    /// A service of a JSON document, or one of its destinations.
-    Json { service: u32, dest: Option<u32> },
+    Line(u32),
+    /// A service of a JSON document.
+    JsonService(u32),
+    /// A destination of a JSON document's service.
+    JsonDest { service: u32, dest: u32 },
     /// A live service, or one of its destinations, that FILE leaves out: the step's
     /// change names it ([`Step::origin_text`]).
     Live,
 }
 
 impl Origin {
+    /// Line `number` of a rule file.
+    pub fn line(number: usize) -> Self {
+        // A file of more than 2^32 lines is not one anybody writes rules in.
+        Origin::Line(u32::try_from(number).unwrap_or(u32::MAX))
+    }
+
     /// A JSON document's service `service`, or its destination `dest`.
     pub fn json(service: usize, dest: Option<usize>) -> Self {
         // A document of more than 2^32 services does not fit in memory.
         let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-        Origin::Json {
-            service: index(service),
-            dest: dest.map(index),
+        match dest {
+            None => Origin::JsonService(index(service)),
+            Some(dest) => Origin::JsonDest {
+                service: index(service),
+                dest: index(dest),
+            },
         }
     }
 }
@@ -59,14 +70,10 @@ impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Origin::Line(n) => write!(f, "line {n}"),
-            Origin::Json {
-                service,
-                dest: None,
-            } => write!(f, "services[{service}]"),
-            Origin::Json {
-                service,
-                dest: Some(dest),
-            } => write!(f, "services[{service}].destinations[{dest}]"),
+            Origin::JsonService(service) => write!(f, "services[{service}]"),
+            Origin::JsonDest { service, dest } => {
+                write!(f, "services[{service}].destinations[{dest}]")
+            }
             Origin::Live => write!(f, "the live table"),
         }
     }
@@ -80,6 +87,17 @@ pub struct DesiredService {
     pub origin: Origin,
     /// One per destination of `vs`, in order.
     pub dest_origins: Vec<Origin>,
+}
+
+impl DesiredService {
+    /// A stand-in for a service let go of, without allocations.
+    pub fn placeholder(key: ServiceKey) -> Self {
+        DesiredService {
+            vs: VirtualService::new(Service::new(key, String::new())),
+            origin: Origin::Live,
+            dest_origins: Vec::new(),
+        }
+    }
 }
 
 /// When a step runs.
@@ -109,19 +127,19 @@ impl Phase {
     ];
 }
 
-/// What a step changes, borrowing the desired or live service or destination it writes:
-/// a plan of a whole table holds no copy of it (at 100,000 services that was most of
-/// apply's memory).
+/// What a step changes, borrowing the desired or live service and destination it
+/// writes: a plan of a whole table holds no copy of it (at 100,000 services copies were
+/// most of apply's memory). A destination's service comes with it for its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change<'a> {
     AddService(&'a Service),
     EditService(&'a Service),
-    DelService(ServiceKey),
-    AddDest(ServiceKey, &'a Destination),
-    EditDest(ServiceKey, &'a Destination),
+    DelService(&'a Service),
+    AddDest(&'a Service, &'a Destination),
+    EditDest(&'a Service, &'a Destination),
     /// The destination set to weight 0 before it is deleted (`--drain`).
-    DrainDest(ServiceKey, &'a Destination),
-    DelDest(ServiceKey, DestKey),
+    DrainDest(&'a Service, &'a Destination),
+    DelDest(&'a Service, &'a Destination),
 }
 
 impl Change<'_> {
@@ -130,29 +148,30 @@ impl Change<'_> {
         match *self {
             Change::AddService(svc) => Request::AddService(svc.clone()),
             Change::EditService(svc) => Request::EditService(svc.clone()),
-            Change::DelService(key) => Request::DelService(key),
-            Change::AddDest(key, dest) => Request::AddDest(key, dest.clone()),
-            Change::EditDest(key, dest) => Request::EditDest(key, dest.clone()),
-            Change::DrainDest(key, dest) => Request::EditDest(
-                key,
+            Change::DelService(svc) => Request::DelService(svc.key),
+            Change::AddDest(svc, dest) => Request::AddDest(svc.key, dest.clone()),
+            Change::EditDest(svc, dest) => Request::EditDest(svc.key, dest.clone()),
+            Change::DrainDest(svc, dest) => Request::EditDest(
+                svc.key,
                 Destination {
                     weight: 0,
                     ..dest.clone()
                 },
             ),
-            Change::DelDest(key, dest) => Request::DelDest(key, dest),
+            Change::DelDest(svc, dest) => Request::DelDest(svc.key, dest.key()),
         }
     }
 
     /// The service changed, or whose destination is.
     pub fn service_key(&self) -> ServiceKey {
         match *self {
-            Change::AddService(svc) | Change::EditService(svc) => svc.key,
-            Change::DelService(key)
-            | Change::AddDest(key, _)
-            | Change::EditDest(key, _)
-            | Change::DrainDest(key, _)
-            | Change::DelDest(key, _) => key,
+            Change::AddService(svc)
+            | Change::EditService(svc)
+            | Change::DelService(svc)
+            | Change::AddDest(svc, _)
+            | Change::EditDest(svc, _)
+            | Change::DrainDest(svc, _)
+            | Change::DelDest(svc, _) => svc.key,
         }
     }
 }
@@ -179,10 +198,12 @@ impl Step<'_> {
             return self.origin.to_string();
         }
         match self.change {
-            Change::DelDest(key, dest) => format!("live {}", describe_dest(&key, &dest)),
-            Change::DrainDest(key, dest)
-            | Change::AddDest(key, dest)
-            | Change::EditDest(key, dest) => format!("live {}", describe_dest(&key, &dest.key())),
+            Change::AddDest(svc, dest)
+            | Change::EditDest(svc, dest)
+            | Change::DrainDest(svc, dest)
+            | Change::DelDest(svc, dest) => {
+                format!("live {}", describe_dest(&svc.key, &dest.key()))
+            }
             change => format!("live {}", describe(&change.service_key())),
         }
     }
@@ -224,7 +245,7 @@ impl<'a> Plan<'a> {
             .iter()
             .filter(|s| s.phase == Phase::Drain)
             .filter_map(|s| match s.change {
-                Change::DrainDest(key, dest) => Some((key, dest.key())),
+                Change::DrainDest(svc, dest) => Some((svc.key, dest.key())),
                 _ => None,
             })
             .collect()
@@ -298,7 +319,7 @@ fn describe_dest(key: &ServiceKey, dest: &DestKey) -> String {
 /// the same key, a lower threshold above the upper one, a service outside the scope.
 pub fn check(desired: &[DesiredService], scope: &Scope) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut services: HashMap<ServiceKey, Origin> = HashMap::new();
+    let mut services: HashMap<ServiceKey, Origin> = HashMap::with_capacity(desired.len());
     for d in desired {
         let key = d.vs.service.key;
         if let Some(first) = services.insert(key, d.origin) {
@@ -388,7 +409,7 @@ pub fn plan<'a>(
                 steps.push(Phase::AddServices, Change::AddService(svc), d.origin);
                 // Each add goes in front: the last desired first.
                 for (rs, origin) in d.vs.dests.iter().zip(&d.dest_origins).rev() {
-                    steps.push(Phase::AddServices, Change::AddDest(key, &rs.dest), *origin);
+                    steps.push(Phase::AddServices, Change::AddDest(svc, &rs.dest), *origin);
                 }
             }
             Some(cur) => {
@@ -399,19 +420,31 @@ pub fn plan<'a>(
             }
         }
     }
-    let wanted: HashSet<ServiceKey> = desired.iter().map(|d| d.vs.service.key).collect();
-    // In the kernel's order, for a plan that is the same every time.
-    for vs in in_scope(current, scope) {
-        let key = vs.service.key;
-        if wanted.contains(&key) {
-            continue;
-        }
-        if drain {
-            for rs in &vs.dests {
-                steps.push(Phase::Drain, Change::DrainDest(key, &rs.dest), Origin::Live);
+    // The live services FILE leaves out, in the kernel's order (for a plan that is the
+    // same every time): none where nothing is live (as at a first apply, where the set
+    // of FILE's keys would cost megabytes at 100,000 services).
+    let live_in_scope = in_scope(current, scope);
+    if !live_in_scope.is_empty() {
+        let wanted: HashSet<ServiceKey> = desired.iter().map(|d| d.vs.service.key).collect();
+        for vs in live_in_scope {
+            if wanted.contains(&vs.service.key) {
+                continue;
             }
+            if drain {
+                for rs in &vs.dests {
+                    steps.push(
+                        Phase::Drain,
+                        Change::DrainDest(&vs.service, &rs.dest),
+                        Origin::Live,
+                    );
+                }
+            }
+            steps.push(
+                Phase::Deletes,
+                Change::DelService(&vs.service),
+                Origin::Live,
+            );
         }
-        steps.push(Phase::Deletes, Change::DelService(key), Origin::Live);
     }
     steps.into_plan()
 }
@@ -455,7 +488,7 @@ fn plan_dests<'a>(
     drain: bool,
     steps: &mut Steps<'a>,
 ) {
-    let key = d.vs.service.key;
+    let svc = &d.vs.service;
     let live = Positions::of(&cur.dests);
     let desired: Vec<(&'a Destination, Origin)> =
         d.vs.dests
@@ -483,24 +516,24 @@ fn plan_dests<'a>(
     for &(dest, origin) in front.iter().rev() {
         if let Some((_, now)) = live.get(&dest.key()) {
             if !same_dest(dest, now) {
-                steps.push(Phase::Destinations, Change::EditDest(key, dest), origin);
+                steps.push(Phase::Destinations, Change::EditDest(svc, dest), origin);
             }
-            steps.push(Phase::Moves, Change::DelDest(key, dest.key()), origin);
+            steps.push(Phase::Moves, Change::DelDest(svc, dest), origin);
         }
-        steps.push(front_phase, Change::AddDest(key, dest), origin);
+        steps.push(front_phase, Change::AddDest(svc, dest), origin);
     }
     let mut new = Vec::new();
     for &(dest, origin) in &desired[keep..] {
         match live.get(&dest.key()) {
             None => new.push((dest, origin)),
             Some((_, now)) if !same_dest(dest, now) => {
-                steps.push(Phase::Destinations, Change::EditDest(key, dest), origin)
+                steps.push(Phase::Destinations, Change::EditDest(svc, dest), origin)
             }
             Some(_) => {}
         }
     }
     for (dest, origin) in new.into_iter().rev() {
-        steps.push(Phase::Destinations, Change::AddDest(key, dest), origin);
+        steps.push(Phase::Destinations, Change::AddDest(svc, dest), origin);
     }
     let wanted = Positions::of(&d.vs.dests);
     for rs in &cur.dests {
@@ -508,11 +541,15 @@ fn plan_dests<'a>(
             continue;
         }
         if drain {
-            steps.push(Phase::Drain, Change::DrainDest(key, &rs.dest), Origin::Live);
+            steps.push(
+                Phase::Drain,
+                Change::DrainDest(&cur.service, &rs.dest),
+                Origin::Live,
+            );
         }
         steps.push(
             Phase::Deletes,
-            Change::DelDest(key, rs.dest.key()),
+            Change::DelDest(&cur.service, &rs.dest),
             Origin::Live,
         );
     }

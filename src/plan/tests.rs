@@ -430,16 +430,23 @@ fn stages_never_lose_what_is_wanted(current: &[VirtualService], p: &Plan) {
     assert!(!changes.iter().any(is_delete), "{p:?}");
     let after_changes = run_steps(current, changes);
     for (i, step) in moves.iter().enumerate() {
-        if let Change::DelDest(key, dk) = step.change {
-            let Some(Change::AddDest(k, again)) = moves.get(i + 1).map(|s| s.change) else {
+        if let Change::DelDest(svc, gone) = step.change {
+            let Some(Change::AddDest(back, again)) = moves.get(i + 1).map(|s| s.change) else {
                 panic!("a move deletes and adds back at once: {p:?}");
             };
             let vs = after_changes
                 .iter()
-                .find(|vs| vs.service.key == key)
+                .find(|vs| vs.service.key == svc.key)
                 .unwrap();
-            let now = vs.dests.iter().find(|rs| rs.dest.key() == dk).unwrap();
-            assert!(k == key && now.dest == *again, "moved as it is: {p:?}");
+            let now = vs
+                .dests
+                .iter()
+                .find(|rs| rs.dest.key() == gone.key())
+                .unwrap();
+            assert!(
+                back.key == svc.key && now.dest == *again,
+                "moved as it is: {p:?}"
+            );
         }
     }
     assert!(

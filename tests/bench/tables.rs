@@ -172,6 +172,14 @@ pub fn table_difference(saved: &[u8], rules: &str) -> Option<String> {
 /// (before Linux 7.1); the benchmark empties every namespace's table before leaving it,
 /// so only the namespace measured holds any.
 pub fn proc_table() -> Vec<u8> {
+    // From 7.1 the kernel moves a grown table's services to a larger one, and a read
+    // meanwhile misses or repeats some (seen on 7.2 after loading 250 services).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rsipvsadm::procfs::ServiceTable::read().is_some_and(|t| !t.settled())
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let path = "/proc/thread-self/net/ip_vs";
     let mut text = String::new();
     std::fs::File::open(path)

@@ -16,11 +16,11 @@ use crate::error::Error;
 use crate::ipvs::Ipvs;
 use crate::listing::DestDetail;
 use crate::model::{
-    DestKey, Destination, Protocol, RealServer, Request, ServiceKey, VirtualService,
+    DestKey, Destination, Protocol, RealServer, Request, Service, ServiceKey, VirtualService,
 };
 use crate::netlink::socket::EncodedBatch;
 use crate::output::plan::{rule_line, write_change};
-use crate::plan::{self, Change, DesiredService, Plan, Problem, Scope, Step};
+use crate::plan::{self, Change, DesiredService, Phase, Plan, Problem, Scope, Step};
 
 /// Exit statuses: as diff(1) for `diff`; for `apply`, 1 when the table could not be made
 /// equal to FILE.
@@ -44,15 +44,16 @@ pub struct Options {
 /// Runs `apply` or `diff`; returns the exit status.
 pub fn run(opts: &Options) -> i32 {
     let say = |text: &str| errln!("{}: {text}", opts.name);
-    let input = match read_file(&opts.file) {
+    let cannot_read = |e: io::Error| {
+        say(&format!(
+            "cannot read {}: {e} (give a readable file, or - for standard input)",
+            opts.file
+        ));
+        EXIT_TROUBLE
+    };
+    let input = match open_file(&opts.file) {
         Ok(input) => input,
-        Err(e) => {
-            say(&format!(
-                "cannot read {}: {e} (give a readable file, or - for standard input)",
-                opts.file
-            ));
-            return EXIT_TROUBLE;
-        }
+        Err(e) => return cannot_read(e),
     };
     // A reader that goes away (`apply FILE | head`) must not end apply halfway: the plan's
     // lines then go nowhere, and the kernel work goes on.
@@ -66,10 +67,7 @@ pub fn run(opts: &Options) -> i32 {
     };
     // FILE is parsed while the kernel's table is read: on a large table the two take
     // about as long, and neither needs the other.
-    let (desired, current) =
-        desired::read_while(&input, || ipvs.table_with(DestDetail::Configured));
-    // FILE's text is no longer needed: the plan and its batches take its room.
-    drop(input);
+    let (desired, current) = desired::read_while(input, || ipvs.table_with(DestDetail::Configured));
     let current = match current {
         Ok(current) => current,
         Err(e) => {
@@ -81,6 +79,10 @@ pub fn run(opts: &Options) -> i32 {
             return EXIT_TROUBLE;
         }
     };
+    let desired = match desired {
+        Ok(desired) => desired,
+        Err(e) => return cannot_read(e),
+    };
     let desired = match desired.and_then(|d| checked(d, &current, &opts.scope)) {
         Ok(desired) => desired,
         Err(problems) => {
@@ -91,6 +93,7 @@ pub fn run(opts: &Options) -> i32 {
             return EXIT_TROUBLE;
         }
     };
+    give_back_free_memory();
     let plan = plan::plan(&desired, &current, &opts.scope, opts.drain.is_some());
     if !opts.apply || opts.dry_run || plan.is_empty() {
         if let Err(e) = print_plan(&plan) {
@@ -130,25 +133,22 @@ pub fn run(opts: &Options) -> i32 {
     let touched = touched_services(&plan, current.len().max(desired.len()));
     drop(plan);
     drop(current);
-    let verified = verify(&mut ipvs, &desired, touched);
-    let rest = verified
-        .as_ref()
-        .map(|read_back| read_back.rest(&desired, &opts.scope));
-    let status = match &rest {
-        Ok(rest) if rest.is_empty() && refused == 0 => EXIT_SAME,
-        Ok(rest) if rest.is_empty() => EXIT_DIFFERENT,
-        Ok(rest) => {
-            let read_back = verified.as_ref().map_or(&[][..], |r| &r.current[..]);
-            for ignored in ignored_settings(rest, read_back) {
-                say(&ignored);
+    give_back_free_memory();
+    return_large_blocks_at_once();
+    let mut desired = desired;
+    let verified = verify(&mut ipvs, &mut desired, &opts.scope, touched);
+    let status = match verified {
+        Ok(verdict) if verdict.rest.is_empty() && refused == 0 => EXIT_SAME,
+        Ok(verdict) if verdict.rest.is_empty() => EXIT_DIFFERENT,
+        Ok(mut verdict) => {
+            for ignored in &verdict.ignored {
+                say(ignored);
             }
             say(
                 "the table still differs from FILE (another program changed it, or the \
                  kernel did not take a setting); what is left to do:",
             );
-            for step in &rest.steps {
-                let mut line = String::new();
-                write_change(&mut line, &step.change);
+            for line in verdict.rest_lines() {
                 errln!("  {line}");
             }
             EXIT_DIFFERENT
@@ -162,8 +162,7 @@ pub fn run(opts: &Options) -> i32 {
             EXIT_DIFFERENT
         }
     };
-    drop(rest);
-    leave(status, (desired, verified))
+    leave(status, desired)
 }
 
 /// Returns `status` without freeing `tables`: the process ends right after, and freeing a
@@ -172,6 +171,33 @@ pub fn run(opts: &Options) -> i32 {
 fn leave<T>(status: i32, tables: T) -> i32 {
     std::mem::forget(tables);
     status
+}
+
+/// Makes every allocation of 128 KiB or more from now on a mapping of its own, returned
+/// to the kernel when freed. By default glibc raises that threshold to the size of the
+/// largest such block freed so far (up to 32 MiB) and serves later ones from its heap,
+/// where a freed block stays in memory: after the plan (14 MB at 100,000 x 2) was
+/// freed, the table read to verify kept a 10 MB buffer that way, and apply's peak grew
+/// by as much. Not from the start: a mapping for each large block cost 0.1 s of an
+/// apply of 10,000 x 5 under emulation (page faults), and only the read back needs it.
+fn return_large_blocks_at_once() {
+    // SAFETY: mallopt only sets a parameter of the allocator.
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
+}
+
+/// Returns to the kernel the free pages among those FILE's services hold (left by
+/// reading FILE in pieces and by checking it; later, by the plan and the table first
+/// read): the plan and the table read again take fresh pages, not those, so without
+/// this they would add to apply's peak (by about 11 MB at 100,000 x 2).
+fn give_back_free_memory() {
+    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn ignore_sigpipe() {
@@ -184,14 +210,14 @@ fn file_name(file: &str) -> &str {
     if file == "-" { "stdin" } else { file }
 }
 
-fn read_file(file: &str) -> io::Result<Vec<u8>> {
-    if file == "-" {
-        let mut input = Vec::new();
-        io::stdin().lock().read_to_end(&mut input)?;
-        Ok(input)
+/// FILE (`-`: standard input), read as far as it takes to tell JSON from rules.
+fn open_file(file: &str) -> io::Result<desired::File<Box<dyn Read + Send>>> {
+    let input: Box<dyn Read + Send> = if file == "-" {
+        Box::new(io::stdin())
     } else {
-        std::fs::read(file)
-    }
+        Box::new(std::fs::File::open(file)?)
+    };
+    desired::File::start(input)
 }
 
 /// The desired state's own problems, and live services in scope that apply cannot write
@@ -318,8 +344,8 @@ impl Runner<'_> {
                     self.refused += 1;
                     match step.change {
                         Change::AddService(svc) => refused_services.push(svc.key),
-                        Change::AddDest(key, _) | Change::EditDest(key, _)
-                            if errno == Errno::ESRCH && refused_services.contains(&key) =>
+                        Change::AddDest(svc, _) | Change::EditDest(svc, _)
+                            if errno == Errno::ESRCH && refused_services.contains(&svc.key) =>
                         {
                             continue;
                         }
@@ -504,56 +530,117 @@ fn touched_services(done: &Plan, services: usize) -> Option<HashSet<ServiceKey>>
     Some(touched)
 }
 
-/// The table as read again after applying, to plan what is left to do against FILE
-/// (nothing: the table equals FILE).
-struct ReadBack {
-    /// The services read, with every setting a rule can make.
-    current: Vec<VirtualService>,
-    /// FILE's services to compare them with: all of FILE's (`None`), or those read.
-    desired: Option<Vec<DesiredService>>,
+/// What reading the table again after applying found: the changes still to do (none:
+/// the table equals FILE) and the settings the kernel took but did not keep.
+#[derive(Default)]
+struct Verdict {
+    /// Rule lines of the changes left, with their phase for the order they would run in.
+    rest: Vec<(Phase, String)>,
+    /// See [`ignored_settings`].
+    ignored: Vec<String>,
 }
 
-impl ReadBack {
-    /// What is left to do.
-    fn rest<'a>(&'a self, desired: &'a [DesiredService], scope: &Scope) -> Plan<'a> {
-        let desired = self.desired.as_deref().unwrap_or(desired);
-        plan::plan(desired, &self.current, scope, false)
+impl Verdict {
+    /// Adds what is left to do to take `current`, some of the live services, to
+    /// `desired`, FILE's services among them (and those of FILE the table lacks).
+    fn judge(&mut self, desired: &[DesiredService], current: &[VirtualService], scope: &Scope) {
+        let rest = plan::plan(desired, current, scope, false);
+        self.ignored.extend(ignored_settings(&rest, current));
+        for step in &rest.steps {
+            let mut line = String::new();
+            write_change(&mut line, &step.change);
+            self.rest.push((step.phase, line));
+        }
+    }
+
+    /// The rule lines of the changes left, in the order they would run.
+    fn rest_lines(&mut self) -> impl Iterator<Item = &str> {
+        self.rest.sort_by_key(|&(phase, _)| phase);
+        self.rest.iter().map(|(_, line)| line.as_str())
     }
 }
 
-/// Reads the table again after applying.
+/// Reads the table again after applying and compares it with FILE's services.
 ///
 /// When the plan touched few services (`touched`, see [`touched_services`]), those are
 /// read again exactly (GET_SERVICE and GET_DEST) and the others taken as read before
 /// applying (not seen: a service the plan did not touch, changed meanwhile by another
 /// program).
 /// Else the whole table is read again with every setting a rule can make
-/// ([`DestDetail::Configured`], the cheapest way [`Ipvs::table_with`] knows).
+/// ([`DestDetail::Configured`], the cheapest way [`Ipvs::settled_listing`] knows), and compared
+/// [`VERIFY_BATCH`] services at a time, each real server list as it is read: the
+/// table is never held whole beside FILE's services (at 100,000 x 2 that was 30 MB
+/// more). FILE's services are sorted by key for that, and let go of as they are
+/// compared: after this, `desired` is no longer FILE's.
 fn verify(
     ipvs: &mut Ipvs,
-    desired: &[DesiredService],
+    desired: &mut [DesiredService],
+    scope: &Scope,
     touched: Option<HashSet<ServiceKey>>,
-) -> Result<ReadBack, Error> {
-    let Some(touched) = touched else {
-        // The whole table, as cheaply as it comes with every setting a rule can make.
-        let current = ipvs.table_with(DestDetail::Configured)?;
-        return Ok(ReadBack {
-            current,
-            desired: None,
-        });
-    };
-    let mut current = Vec::with_capacity(touched.len());
-    read_exactly(ipvs, &touched, &mut current)?;
-    let desired = desired
-        .iter()
-        .filter(|d| touched.contains(&d.vs.service.key))
-        .cloned()
+) -> Result<Verdict, Error> {
+    let mut verdict = Verdict::default();
+    if let Some(touched) = touched {
+        let mut current = Vec::with_capacity(touched.len());
+        read_exactly(ipvs, &touched, &mut current)?;
+        let desired: Vec<DesiredService> = desired
+            .iter()
+            .filter(|d| touched.contains(&d.vs.service.key))
+            .cloned()
+            .collect();
+        verdict.judge(&desired, &current, scope);
+        return Ok(verdict);
+    }
+    // `check` made the keys unique.
+    desired.sort_unstable_by_key(|d| d.vs.service.key);
+    let mut compared = vec![false; desired.len()];
+    let mut listing = ipvs.settled_listing(DestDetail::Configured)?;
+    let mut start = 0;
+    while start < listing.services.len() {
+        let end = listing.services.len().min(start + VERIFY_BATCH);
+        let mut current = Vec::with_capacity(end - start);
+        let mut wanted = Vec::new();
+        for i in start..end {
+            let key = listing.services[i].service.key;
+            let at = desired.binary_search_by_key(&key, |d| d.vs.service.key);
+            if let Ok(at) = at {
+                // From 7.1 a dump can list a service twice while the kernel moves its
+                // table; it is compared once.
+                if std::mem::replace(&mut compared[at], true) {
+                    continue;
+                }
+                wanted.push(std::mem::replace(
+                    &mut desired[at],
+                    DesiredService::placeholder(key),
+                ));
+            }
+            let dests = ipvs.take_dests(&mut listing, i)?;
+            let mut vs = std::mem::replace(
+                &mut listing.services[i],
+                VirtualService::new(Service::new(key, String::new())),
+            );
+            vs.dests = dests;
+            current.push(vs);
+        }
+        verdict.judge(&wanted, &current, scope);
+        start = end;
+    }
+    // FILE's services the table does not have.
+    let missing: Vec<DesiredService> = desired
+        .iter_mut()
+        .zip(&compared)
+        .filter(|(_, compared)| !**compared)
+        .map(|(d, _)| {
+            let key = d.vs.service.key;
+            std::mem::replace(d, DesiredService::placeholder(key))
+        })
         .collect();
-    Ok(ReadBack {
-        current,
-        desired: Some(desired),
-    })
+    verdict.judge(&missing, &[], scope);
+    Ok(verdict)
 }
+
+/// Live services compared with FILE at a time by [`verify`]: their real servers are all
+/// the table it holds at once.
+const VERIFY_BATCH: usize = 1024;
 
 /// What the kernel took without a word but did not keep: tunnel settings, which kernels
 /// before 5.2 (GUE) and 5.3 (GRE, checksum flags) do not know and leave out silently, so
@@ -563,12 +650,12 @@ fn verify(
 fn ignored_settings(rest: &Plan, read_back: &[VirtualService]) -> Vec<String> {
     let mut lines = Vec::new();
     for step in &rest.steps {
-        let Change::EditDest(key, wanted) = step.change else {
+        let Change::EditDest(svc, wanted) = step.change else {
             continue;
         };
         let Some(live) = read_back
             .iter()
-            .find(|vs| vs.service.key == key)
+            .find(|vs| vs.service.key == svc.key)
             .and_then(|vs| {
                 vs.dests
                     .iter()

@@ -1,9 +1,9 @@
 //! Reading `apply`'s FILE into the desired services: the JSON document, or a rule file as
 //! `-S` writes it (`-A` and `-a` lines in ipvsadm's syntax, comment and blank lines).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Mutex;
 
 use crate::cli::Command;
 use crate::cli::args::RuleArgv;
@@ -20,83 +20,168 @@ fn is_json(input: &[u8]) -> bool {
 /// Reads FILE's contents: JSON or rules.
 #[cfg(test)]
 fn read(input: &[u8]) -> Result<Vec<DesiredService>, Vec<Problem>> {
-    read_while(input, || ()).0
+    let file = File::start(input).expect("reading a slice");
+    read_while(file, || ()).0.expect("reading a slice")
 }
 
-/// Reads FILE's contents, JSON or rules, while `meanwhile` runs on the calling thread (apply reads the kernel's table
-/// meanwhile): FILE is parsed on another thread, and a large rule file in pieces, which
-/// the calling thread helps with once `meanwhile` is done. So parsing costs nothing
-/// beside a table read as long as it, and half its time beside none.
-pub fn read_while<T: Send>(
-    input: &[u8],
-    meanwhile: impl FnOnce() -> T,
-) -> (Result<Vec<DesiredService>, Vec<Problem>>, T) {
-    if is_json(input) {
-        return std::thread::scope(|s| {
-            let parsing = s.spawn(|| read_json(input));
-            let other = meanwhile();
-            let parsed = parsing
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (parsed, other)
-        });
-    }
-    // -R, as ipvsadm, drops a last line that ends in blanks but not in a newline; apply
-    // must not delete what such a line asks for.
-    let with_newline;
-    let input = if input.last().is_some_and(|&b| b != b'\n') {
-        with_newline = [input, b"\n"].concat();
-        &with_newline[..]
-    } else {
-        input
-    };
-    let pieces = pieces(input);
-    let assembled: Vec<OnceLock<Piece>> = pieces.iter().map(|_| OnceLock::new()).collect();
-    let next = AtomicUsize::new(0);
-    let work = || {
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(text, first)) = pieces.get(i) else {
-                break;
-            };
-            let _ = assembled[i].set(Piece::assemble(text, first));
-        }
-    };
-    let other = std::thread::scope(|s| {
-        s.spawn(work);
-        let other = meanwhile();
-        work();
-        other
-    });
-    let assembled = assembled
-        .into_iter()
-        .zip(&pieces)
-        .map(|(cell, &(text, first))| {
-            // Every piece is done by now (a worker that panicked ended the scope with its
-            // panic); assembling here again only spares an unwrap.
-            cell.into_inner()
-                .unwrap_or_else(|| Piece::assemble(text, first))
-        });
-    (join(assembled), other)
+/// FILE's services, or every problem it has.
+pub type Parsed = Result<Vec<DesiredService>, Vec<Problem>>;
+
+/// How much of a rule file a piece holds (then up to the end of its last line).
+const PIECE: usize = 64 << 10;
+
+/// FILE being read: a JSON document whole, or a rule file piece by piece, so that a
+/// large one is never all in memory (at 100,000 services its text is 12 MB).
+pub enum File<R> {
+    Json(Vec<u8>),
+    Rules(Pieces<R>),
 }
 
-/// A rule file cut into pieces of whole lines (one for a small file), each with the
-/// number of its first line.
-fn pieces(input: &[u8]) -> Vec<(&[u8], usize)> {
-    const PIECE: usize = 64 << 10;
-    let mut pieces = Vec::new();
-    let (mut rest, mut first) = (input, 1);
-    while rest.len() > PIECE {
-        let Some(at) = rest[PIECE..].iter().position(|&b| b == b'\n') else {
-            break;
+impl<R: Read> File<R> {
+    /// Reads as far as FILE's first non-blank byte, which tells JSON (`{`) from rules:
+    /// an unreadable FILE is found out here, before anything else is done.
+    pub fn start(input: R) -> io::Result<Self> {
+        let mut pieces = Pieces {
+            input: BufReader::with_capacity(PIECE, input),
+            read: VecDeque::new(),
+            next_line: 1,
+            ended: false,
         };
-        let (piece, tail) = rest.split_at(PIECE + at + 1);
-        pieces.push((piece, first));
-        first += piece.iter().filter(|&&b| b == b'\n').count();
-        rest = tail;
+        while let Some(text) = pieces.read_piece()? {
+            let blank = text.trim_ascii_start().is_empty();
+            pieces.read.push_back(text);
+            if !blank {
+                break;
+            }
+        }
+        if !pieces.read.back().is_some_and(|text| is_json(text)) {
+            return Ok(File::Rules(pieces));
+        }
+        let mut document: Vec<u8> = pieces.read.into_iter().flatten().collect();
+        pieces.input.read_to_end(&mut document)?;
+        Ok(File::Json(document))
     }
-    pieces.push((rest, first));
-    pieces
+}
+
+/// A rule file's pieces of whole lines, in order.
+pub struct Pieces<R> {
+    input: BufReader<R>,
+    /// Read by [`File::start`] and not yet handed out.
+    read: VecDeque<Vec<u8>>,
+    /// The number of the next piece's first line.
+    next_line: usize,
+    ended: bool,
+}
+
+impl<R: Read> Pieces<R> {
+    /// The next piece with the number of its first line; `None` at the end.
+    fn next_piece(&mut self) -> io::Result<Option<(Vec<u8>, usize)>> {
+        let text = match self.read.pop_front() {
+            Some(text) => text,
+            None => match self.read_piece()? {
+                Some(text) => text,
+                None => return Ok(None),
+            },
+        };
+        let first = self.next_line;
+        self.next_line += text.iter().filter(|&&b| b == b'\n').count();
+        Ok(Some((text, first)))
+    }
+
+    /// About [`PIECE`] bytes, up to the end of a line.
+    fn read_piece(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let mut text = Vec::with_capacity(PIECE + 128);
+        (&mut self.input)
+            .take(PIECE as u64)
+            .read_to_end(&mut text)?;
+        if text.last().is_some_and(|&b| b != b'\n') {
+            self.input.read_until(b'\n', &mut text)?;
+        }
+        if text.len() < PIECE {
+            self.ended = true;
+        }
+        if text.is_empty() {
+            return Ok(None);
+        }
+        // -R, as ipvsadm, drops a last line that ends in blanks but not in a newline;
+        // apply must not delete what such a line asks for.
+        if text.last() != Some(&b'\n') {
+            text.push(b'\n');
+        }
+        Ok(Some(text))
+    }
+}
+
+/// Reads FILE's contents, JSON or rules, while `meanwhile` runs on the calling thread
+/// (apply reads the kernel's table meanwhile): FILE is parsed on another thread, a rule
+/// file piece by piece as it is read, and the calling thread helps once `meanwhile` is
+/// done. So parsing costs nothing beside a table read as long as it, and half its time
+/// beside none. The outer error: FILE could not be read to its end.
+pub fn read_while<R: Read + Send, T: Send>(
+    file: File<R>,
+    meanwhile: impl FnOnce() -> T,
+) -> (io::Result<Parsed>, T) {
+    let pieces = match file {
+        File::Json(document) => {
+            return std::thread::scope(|s| {
+                let parsing = s.spawn(|| read_json(&document));
+                let other = meanwhile();
+                let parsed = parsing
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (Ok(parsed), other)
+            });
+        }
+        File::Rules(pieces) => Mutex::new(pieces),
+    };
+    let failed = Mutex::new(None);
+    // Each piece assembled, with the number of its first line for the order.
+    let work = || {
+        let mut assembled = Vec::new();
+        loop {
+            // Read under the lock, assembled outside it.
+            let next = pieces
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next_piece();
+            match next {
+                Ok(Some((text, first))) => {
+                    let piece = Piece::assemble(&text, first);
+                    drop(text);
+                    assembled.push((first, piece));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                    pieces.lock().unwrap_or_else(|e| e.into_inner()).ended = true;
+                    break;
+                }
+            }
+        }
+        assembled
+    };
+    let (other, mut assembled) = std::thread::scope(|s| {
+        let helper = s.spawn(work);
+        let other = meanwhile();
+        let mut assembled = work();
+        assembled.extend(
+            helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        (other, assembled)
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return (Err(e), other);
+    }
+    assembled.sort_unstable_by_key(|&(first_line, _)| first_line);
+    (
+        Ok(join(assembled.into_iter().map(|(_, piece)| piece))),
+        other,
+    )
 }
 
 fn read_json(input: &[u8]) -> Result<Vec<DesiredService>, Vec<Problem>> {
@@ -136,7 +221,7 @@ fn parse_rules(input: &[u8], first: usize) -> impl Iterator<Item = (usize, Rule)
         .filter(|rule| !rule.is_comment())
         .map(move |rule| {
             let number = first + rule.number - 1;
-            let at = || Origin::Line(number).to_string();
+            let at = || Origin::line(number).to_string();
             let parsed = match argv.parse(&rule) {
                 Ok(Command::AddService(service)) => Rule::Service(service),
                 Ok(Command::AddServer(key, dest)) => Rule::Server(key, dest),
@@ -176,7 +261,7 @@ impl Piece {
             match rule {
                 Rule::Service(service) => piece.services.push(DesiredService {
                     vs: VirtualService::new(service),
-                    origin: Origin::Line(number),
+                    origin: Origin::line(number),
                     dest_origins: Vec::new(),
                 }),
                 Rule::Server(key, dest) => servers.push((number, key, dest)),
@@ -213,7 +298,7 @@ impl Piece {
 
 fn attach(d: &mut DesiredService, number: usize, dest: Destination) {
     d.vs.dests.push(RealServer::new(dest));
-    d.dest_origins.push(Origin::Line(number));
+    d.dest_origins.push(Origin::line(number));
 }
 
 /// The desired services of a rule file's pieces, in order: each real server with the
@@ -246,7 +331,7 @@ fn join(pieces: impl Iterator<Item = Piece>) -> Result<Vec<DesiredService>, Vec<
                     reordered.push(i);
                 }
                 None => problems.push(Problem::new(
-                    Origin::Line(number).to_string(),
+                    Origin::line(number).to_string(),
                     format!(
                         "a real server of {}, which no -A rule adds",
                         crate::plan::describe(&key)
@@ -407,7 +492,7 @@ mod tests {
             "-a -t 10.2.0.1:80 -r 10.9.0.1:80 -m\n{filler}-A -t 10.2.0.1:80 -s sh\n\
              -a -t 10.2.0.1:80 -r 10.9.0.2:80 -m\n{filler}-a -t 10.2.0.1:80 -r 10.9.0.3:80 -m\n"
         );
-        assert!(pieces(rules.as_bytes()).len() > 3);
+        assert!(rules.len() > 3 * PIECE);
         let desired = read(rules.as_bytes()).unwrap();
         let sh = desired
             .iter()
@@ -435,5 +520,72 @@ mod tests {
             desired[0].dest_origins[0].to_string(),
             "services[0].destinations[0]"
         );
+    }
+
+    /// A reader that fails after `ok` bytes.
+    struct FailingAfter<'a> {
+        text: &'a [u8],
+        ok: usize,
+    }
+
+    impl Read for FailingAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.ok == 0 {
+                return Err(io::Error::other("the disk went away"));
+            }
+            let n = buf.len().min(self.ok).min(self.text.len());
+            buf[..n].copy_from_slice(&self.text[..n]);
+            self.text = &self.text[n..];
+            self.ok -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_to_its_end_is_an_error_not_a_shorter_file() {
+        let rules: String = (0..20_000)
+            .map(|i| format!("-A -t 10.1.{}.{}:80 -s rr\n", i / 250, i % 250 + 1))
+            .collect();
+        let failing = FailingAfter {
+            text: rules.as_bytes(),
+            ok: 3 * PIECE,
+        };
+        let file = File::start(failing).unwrap();
+        let (parsed, ()) = read_while(file, || ());
+        assert_eq!(parsed.unwrap_err().to_string(), "the disk went away");
+        // Found out before anything else where the first piece cannot be read.
+        let failing = FailingAfter { text: b"", ok: 0 };
+        assert!(File::start(failing).is_err());
+    }
+
+    #[test]
+    fn json_after_more_blank_lines_than_a_piece_is_json() {
+        let doc = format!(
+            "{}{{\"schema_version\": 1, \"services\": []}}",
+            "\n".repeat(PIECE + 10)
+        );
+        assert!(matches!(File::start(doc.as_bytes()), Ok(File::Json(_))));
+        assert_eq!(read(doc.as_bytes()).unwrap(), []);
+    }
+
+    #[test]
+    fn pieces_end_on_whole_lines_and_count_them() {
+        // Lines that straddle every piece boundary, and a last line without newline.
+        let rules: String = (0..10_000)
+            .map(|i| {
+                format!(
+                    "-A -t 10.1.{}.{}:80 -s rr -p {}\n",
+                    i / 250,
+                    i % 250 + 1,
+                    1 + i * 7919 % 100_000
+                )
+            })
+            .collect::<String>()
+            + "-A -t 10.3.0.1:80 -s wlc";
+        let desired = read(rules.as_bytes()).unwrap();
+        assert_eq!(desired.len(), 10_001);
+        assert_eq!(desired[7_777].origin, Origin::Line(7_778));
+        assert_eq!(desired[10_000].origin, Origin::Line(10_001));
+        assert_eq!(desired[10_000].vs.service.scheduler, "wlc");
     }
 }
