@@ -190,6 +190,9 @@ impl SockoptTable {
                 entry.stats = StatsUser::default();
             }
             each(listed_service(&entry));
+            if i % 1024 == 1023 {
+                buf.release_before(i + 1);
+            }
         }
         Ok(true)
     }
@@ -285,6 +288,30 @@ impl Buffer {
             header,
             entry,
             len,
+        }
+    }
+
+    /// Gives the kernel back the whole pages before slot `index`, read already: the
+    /// answer for 100,000 services is 10 MB, held while the services are built from it
+    /// (at apply's peak on 6.12). The pages then read as zeros; nothing reads them
+    /// again. The page the buffer starts in, where the allocator keeps its header, is
+    /// kept.
+    fn release_before(&mut self, index: usize) {
+        // SAFETY: sysconf has no preconditions.
+        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            size if size > 0 => size as usize,
+            _ => return,
+        };
+        let start = self.words.as_mut_ptr() as usize;
+        let from = (start + 1).next_multiple_of(page);
+        let to = (start + (self.header + index * self.entry).min(self.len)) / page * page;
+        if to > from {
+            // SAFETY: [from, to) is whole pages inside this buffer's own allocation
+            // (after its first page), which is borrowed mutably here; MADV_DONTNEED
+            // only makes them read as zeros.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED);
+            }
         }
     }
 
