@@ -102,7 +102,7 @@ impl Ipvs {
     /// the batch is refused with EBUSY (seen on 6.1: each dump read as a 356-byte chunk,
     /// then a 20-byte DONE).
     pub fn table_with(&mut self, detail: DestDetail) -> Result<Vec<VirtualService>> {
-        let mut listing = self.settled_listing(detail)?;
+        let mut listing = self.listing(detail)?;
         for i in 0..listing.services.len() {
             let dests = self.take_dests(&mut listing, i)?;
             listing.services[i].dests = dests;
@@ -110,16 +110,22 @@ impl Ipvs {
         Ok(listing.services)
     }
 
-    /// [`Ipvs::listing`] of a table the kernel is not moving (7.1+, where
-    /// `/proc/net/ip_vs_status` shows it): waits up to [`SETTLE_WAIT`] for a move the
-    /// services' number calls for, and reads again (up to 3 times) when the table
-    /// changed size during the read, for a read meanwhile misses or repeats services.
-    /// Listings and apply read this way: a service missed makes apply add a service that
-    /// is there, or report one missing that is not.
-    pub fn settled_listing(&mut self, detail: DestDetail) -> Result<Listing> {
+    /// The table's services, with the real servers of each to be taken one service at a
+    /// time ([`Ipvs::take_dests`]), so that a listing that prints as it goes never holds
+    /// every real server of a large table (as [`Ipvs::table_with`], the same reads).
+    ///
+    /// The table is read while the kernel is not moving it (7.1+, where
+    /// `/proc/net/ip_vs_status` shows it): the read waits up to [`SETTLE_WAIT`] for a
+    /// move the services' number calls for, and is made again (up to 3 times) when the
+    /// table changed size during it, for a read meanwhile misses or repeats services (a
+    /// service missed would make apply add a service that is there, or report one
+    /// missing that is not).
+    pub fn listing(&mut self, detail: DestDetail) -> Result<Listing> {
+        // /proc/thread-self and a raw socket show the thread's namespace, which must be
+        // the socket's for either to stand in for netlink.
         let same_netns = self.netns.is_some() && thread_netns() == self.netns;
         if !same_netns {
-            return self.listing(detail);
+            return self.listing_once(detail, false);
         }
         let deadline = std::time::Instant::now() + SETTLE_WAIT;
         for _ in 0..3 {
@@ -130,21 +136,17 @@ impl Ipvs {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             };
-            let listing = self.listing(detail)?;
+            let listing = self.listing_once(detail, true)?;
             if ServiceTable::read() == before {
                 return Ok(listing);
             }
         }
-        self.listing(detail)
+        self.listing_once(detail, true)
     }
 
-    /// The table's services, with the real servers of each to be taken one service at a
-    /// time ([`Ipvs::take_dests`]), so that a listing that prints as it goes never holds
-    /// every real server of a large table (as [`Ipvs::table_with`], the same reads).
-    pub fn listing(&mut self, detail: DestDetail) -> Result<Listing> {
-        // /proc/thread-self and a raw socket show the thread's namespace, which must be
-        // the socket's for either to stand in for netlink.
-        let same_netns = self.netns.is_some() && thread_netns() == self.netns;
+    /// One read of the table for [`Ipvs::listing`]; `same_netns`: the calling thread is
+    /// in the socket's namespace.
+    fn listing_once(&mut self, detail: DestDetail, same_netns: bool) -> Result<Listing> {
         // Not from 7.1 (it has /proc/net/ip_vs_status): a first version that read the
         // services this way there listed a real server with port 0 under listing_race
         // (7.2), not yet understood; before 7.1 every kernel test passes.
@@ -387,7 +389,7 @@ impl Ipvs {
     }
 }
 
-/// How long [`Ipvs::settled_listing`] waits for the kernel to move its table.
+/// How long [`Ipvs::listing`] waits for the kernel to move its table.
 pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A table being listed: its services, and where the real servers of each are to come

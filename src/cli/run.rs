@@ -373,7 +373,7 @@ impl Session {
         // A service dump only ever fails with generic texts, the destination dumps with
         // those of GET_DEST (as in ipvsadm, which starts with the service dump).
         self.last_op = Operation::GetDests;
-        let mut listing = match self.ipvs.settled_listing(detail) {
+        let mut listing = match self.ipvs.listing(detail) {
             Ok(listing) => listing,
             Err(error) => return self.list_failure(out, &error),
         };

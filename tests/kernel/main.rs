@@ -22,6 +22,7 @@ mod services;
 use std::net::IpAddr;
 use std::sync::RwLock;
 
+use rsipvsadm::procfs::ServiceTable;
 use rsipvsadm::{Ipvs, Request};
 
 use common::in_fresh_netns;
@@ -90,70 +91,23 @@ pub(crate) fn kernel_before_7_1() -> bool {
 /// (delayed work) once they outgrow the current one, and a dump meanwhile misses or
 /// repeats some (as ipvsadm's does); a dump that lists `expected` can still come before
 /// the move, and the next one miss services. So the table counts as settled when
-/// /proc/net/ip_vs_status shows it large enough for its services (no move pending) and
-/// the same size before and after the dump. Before 7.1 the first dump is the answer.
+/// /proc/net/ip_vs_status shows no move pending ([`ServiceTable::settled`]) and the same
+/// table before and after the dump. Before 7.1 the first dump is the answer.
 fn services_once_settled(ipvs: &mut Ipvs, expected: usize) -> Vec<rsipvsadm::model::Service> {
     if kernel_before_7_1() {
         return ipvs.services().expect("a service dump");
     }
-    let status = || service_table_status().expect("/proc/net/ip_vs_status on 7.1+");
+    let status = || ServiceTable::read().expect("/proc/net/ip_vs_status on 7.1+");
     let started = std::time::Instant::now();
     loop {
         let before = status();
         let services = ipvs.services().expect("a service dump");
         let after = status();
-        if (before == after && after.holds_its_services() && services.len() == expected)
+        if (before == after && after.settled() && services.len() == expected)
             || started.elapsed() > std::time::Duration::from_secs(10)
         {
             return services;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-}
-
-/// The service table's state in /proc/net/ip_vs_status (7.1+).
-#[derive(Clone, Copy, PartialEq, Debug)]
-struct ServiceTableStatus {
-    services: u64,
-    buckets: u64,
-    lfactor: i32,
-}
-
-impl ServiceTableStatus {
-    /// Whether the kernel has no growth pending: it grows the table once the services
-    /// pass `buckets * 2^lfactor`, or stays at its largest size (2^20 buckets).
-    fn holds_its_services(&self) -> bool {
-        let limit = if self.lfactor < 0 {
-            self.buckets >> -self.lfactor
-        } else {
-            self.buckets << self.lfactor
-        };
-        self.services <= limit || self.buckets >= 1 << 20
-    }
-}
-
-/// Reads `Services:` and `Service buckets:\t2048 (11 bits, lfactor -2)`; None without
-/// the file (before 7.1) or on anything unexpected.
-fn service_table_status() -> Option<ServiceTableStatus> {
-    let text = std::fs::read_to_string("/proc/thread-self/net/ip_vs_status").ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .map(str::trim)
-    };
-    let services = field("Services:")?.parse().ok()?;
-    let buckets_line = field("Service buckets:")?;
-    let buckets = buckets_line.split_whitespace().next()?.parse().ok()?;
-    let lfactor = buckets_line
-        .split("lfactor")
-        .nth(1)?
-        .trim()
-        .trim_end_matches(')')
-        .parse()
-        .ok()?;
-    Some(ServiceTableStatus {
-        services,
-        buckets,
-        lfactor,
-    })
 }

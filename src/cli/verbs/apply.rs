@@ -83,7 +83,7 @@ pub fn run(opts: &Options) -> i32 {
         Ok(desired) => desired,
         Err(e) => return cannot_read(e),
     };
-    let desired = match desired.and_then(|d| checked(d, &current, &opts.scope)) {
+    let mut desired = match desired.and_then(|d| checked(d, &current, &opts.scope)) {
         Ok(desired) => desired,
         Err(problems) => {
             for p in &problems {
@@ -135,7 +135,6 @@ pub fn run(opts: &Options) -> i32 {
     drop(current);
     give_back_free_memory();
     return_large_blocks_at_once();
-    let mut desired = desired;
     let verified = verify(&mut ipvs, &mut desired, &opts.scope, touched);
     let status = match verified {
         Ok(verdict) if verdict.rest.is_empty() && refused == 0 => EXIT_SAME,
@@ -567,7 +566,7 @@ impl Verdict {
 /// applying (not seen: a service the plan did not touch, changed meanwhile by another
 /// program).
 /// Else the whole table is read again with every setting a rule can make
-/// ([`DestDetail::Configured`], the cheapest way [`Ipvs::settled_listing`] knows), and compared
+/// ([`DestDetail::Configured`], the cheapest way [`Ipvs::listing`] knows), and compared
 /// [`VERIFY_BATCH`] services at a time, each real server list as it is read: the
 /// table is never held whole beside FILE's services (at 100,000 x 2 that was 30 MB
 /// more). FILE's services are sorted by key for that, and let go of as they are
@@ -593,7 +592,7 @@ fn verify(
     // `check` made the keys unique.
     desired.sort_unstable_by_key(|d| d.vs.service.key);
     let mut compared = vec![false; desired.len()];
-    let mut listing = ipvs.settled_listing(DestDetail::Configured)?;
+    let mut listing = ipvs.listing(DestDetail::Configured)?;
     let mut start = 0;
     while start < listing.services.len() {
         let end = listing.services.len().min(start + VERIFY_BATCH);
