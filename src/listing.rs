@@ -40,6 +40,8 @@ enum Match {
     Filled,
     /// Seen twice, or not as the dump says: its destinations come from netlink.
     Refused,
+    /// Its destinations come from elsewhere: left as they are.
+    Kept,
 }
 
 /// Fills the destinations of `services` (a service dump, each key once) from proc
@@ -70,6 +72,12 @@ impl<'a> ProcMatcher<'a> {
         }
     }
 
+    /// Leaves service `i` as it is, whatever the records say (its destinations were
+    /// read another way).
+    pub fn keep(&mut self, i: usize) {
+        self.state[i] = Match::Kept;
+    }
+
     /// Takes one proc record: its destinations become those of the dump's service with
     /// its key if it is the first record of that key and agrees with the dump.
     pub fn take(&mut self, record: ProcService) {
@@ -77,6 +85,9 @@ impl<'a> ProcMatcher<'a> {
             return; // not in the dump (added since), or ambiguous
         };
         let state = &mut self.state[i];
+        if *state == Match::Kept {
+            return;
+        }
         let vs = &mut self.services[i];
         if *state != Match::Unseen || !agrees(&record, vs) || !self.detail.shows(&record) {
             *state = Match::Refused;
@@ -89,8 +100,17 @@ impl<'a> ProcMatcher<'a> {
 
     /// The services whose destinations are still to be dumped over netlink, in order.
     pub fn unfilled(self) -> Vec<usize> {
+        self.in_state(|state| !matches!(state, Match::Filled | Match::Kept))
+    }
+
+    /// The services whose destinations the records gave, in order.
+    pub fn filled(self) -> Vec<usize> {
+        self.in_state(|state| state == Match::Filled)
+    }
+
+    fn in_state(self, wanted: impl Fn(Match) -> bool) -> Vec<usize> {
         (0..self.state.len())
-            .filter(|&i| self.state[i] != Match::Filled)
+            .filter(|&i| wanted(self.state[i]))
             .collect()
     }
 }
@@ -274,6 +294,27 @@ mod tests {
         let mut matcher = ProcMatcher::new(&mut services, DestDetail::Listed);
         matcher.take(tunnelled);
         assert_eq!(matcher.unfilled(), vec![1]);
+    }
+
+    #[test]
+    fn a_kept_service_is_left_as_it_is() {
+        let (k1, p1) = tcp(1);
+        let (k2, p2) = tcp(2);
+        let mut services = vec![service(k1, "rr"), service(k2, "rr")];
+        services[0].dests = record(p1, "rr", &["172.16.0.9"])
+            .dests
+            .iter()
+            .map(real_server)
+            .collect();
+        let mut matcher = ProcMatcher::new(&mut services, DestDetail::Listed);
+        matcher.keep(0);
+        // Twice: a service seen twice would lose its destinations.
+        matcher.take(record(p1, "rr", &["172.16.0.1"]));
+        matcher.take(record(p1, "rr", &["172.16.0.1"]));
+        matcher.take(record(p2, "rr", &["172.16.0.2"]));
+        assert_eq!(matcher.filled(), vec![1]);
+        assert_eq!(addrs(&services[0]), ["172.16.0.9"]);
+        assert_eq!(addrs(&services[1]), ["172.16.0.2"]);
     }
 
     #[test]

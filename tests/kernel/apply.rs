@@ -880,6 +880,82 @@ fn apply_refused_by_the_kernel_deletes_nothing() {
     });
 }
 
+/// `services` services of 3 NAT real servers each, service 7 an IPv6 one (so that
+/// before 7.1 apply's read back takes the service dump, reading real servers meanwhile),
+/// service `refused` with a scheduler no kernel has.
+fn many_services(services: u32, refused: Option<u32>) -> String {
+    let mut file = String::new();
+    for i in 0..services {
+        let (vip, rip) = if i == 7 {
+            ("[2001:db8::7]".to_string(), "[2001:db8:1::7".to_string())
+        } else {
+            (
+                format!("10.1.{}.{}", i / 250, 1 + i % 250),
+                format!("10.2.{}", 1 + i % 250),
+            )
+        };
+        let scheduler = if Some(i) == refused { "nosuch" } else { "wrr" };
+        file.push_str(&format!("-A -t {vip}:80 -s {scheduler}\n"));
+        for d in 1..=3 {
+            let rip = if i == 7 {
+                format!("{rip}:{d}]")
+            } else {
+                format!("{rip}.{d}")
+            };
+            file.push_str(&format!("-a -t {vip}:80 -r {rip}:8080 -m -w {d}\n"));
+        }
+    }
+    file
+}
+
+fn sorted_lines(text: &str) -> Vec<&str> {
+    let mut lines = lines_of(text);
+    lines.sort_unstable();
+    lines
+}
+
+/// A plan of more steps than apply encodes at once (4096; the next chunk is encoded while
+/// the kernel works through one, and the plan printed meanwhile) runs every chunk, in
+/// order, and prints all of it; a refusal in a later chunk names its line and stops
+/// apply as one in the first would.
+#[test]
+fn apply_runs_every_chunk_of_a_large_plan() {
+    netns_test_alone(|| {
+        // 6000 steps.
+        let file = many_services(1500, None);
+        let plan = ok(verb("apply", &[], &file), "apply of 1500 x 3");
+        assert_eq!(sorted_lines(&plan), sorted_lines(&file), "the plan");
+        assert_eq!(table(), reference_table(&file));
+        assert_eq!(ok(verb("apply", &[], &file), "second apply"), "");
+        ok(rsipvsadm(&["-C"], ""), "rsipvsadm -C");
+        // Service 1400 is the plan's step 5601 (each new service is followed by its real
+        // servers), in the second chunk.
+        let refused = many_services(1500, Some(1400));
+        let out = verb("apply", &[], &refused);
+        assert_failed(
+            &out,
+            1,
+            &[
+                "line 5601: the kernel refused `-A -t 10.1.5.151:80 -s nosuch`",
+                "not everything wanted is in place",
+            ],
+            "apply with a refusal in the second chunk",
+        );
+        assert_eq!(out.stderr_lossy().matches("the kernel refused").count(), 1);
+        assert_eq!(
+            sorted_lines(&out.stdout_lossy()),
+            sorted_lines(&refused),
+            "the plan"
+        );
+        let taken: String = refused
+            .lines()
+            .filter(|line| !line.contains(" 10.1.5.151:80 "))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_eq!(table(), reference_table(&taken));
+    });
+}
+
 /// `rsipvsadm VERB -` with FILE on standard input and standard output a pipe nobody
 /// reads (`apply FILE | head` once head is gone): (exit status, stderr).
 fn with_reader_gone(verb: &str, file: &str) -> (Option<i32>, String) {

@@ -245,14 +245,14 @@ fn sigkill_during_apply_never_deletes_before_the_replacement_is_added() {
     });
 }
 
-/// Another program changes the table while apply runs (between its plan and its
-/// changes): the read-back after applying notices and says what is left to do.
+/// Another program changes the table while apply runs (between its changes and its
+/// read back): the read back notices and says what is left to do.
 ///
-/// apply prints its plan before it changes anything, and waits until the plan is
-/// written: its standard output is a pipe the test filled all but a few bytes of, so
-/// apply waits in write() (seen in /proc/PID/task/*/syscall) until the test reads. The
-/// table stays small: from 7.1 a table that grows is moved, and a read meanwhile can
-/// miss services, which would hide the other writer's.
+/// apply prints its plan while it makes its changes, and reads the table again only
+/// once the plan is written: its standard output is a pipe the test filled all but a
+/// few bytes of, so apply waits in write() (seen in /proc/PID/task/*/syscall) until the
+/// test reads. The table stays small: from 7.1 a table that grows is moved, and a read
+/// meanwhile can miss services, which would hide the other writer's.
 #[test]
 fn apply_notices_another_writer() {
     netns_test_alone(|| {
@@ -292,10 +292,10 @@ fn apply_notices_another_writer() {
                 })
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !writing() {
+        while !(writing() && saved() == wanted) {
             assert!(
                 Instant::now() < deadline,
-                "apply never waited to print its plan"
+                "apply never made its changes while it waited to print its plan"
             );
             assert!(
                 child.try_wait().unwrap().is_none(),
@@ -303,8 +303,8 @@ fn apply_notices_another_writer() {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        // apply has read the table and planned: now another writer.
-        assert_eq!(saved(), "", "apply waits for its plan to be read");
+        // apply has made its changes and waits for its plan to be read before it reads
+        // the table again: now another writer.
         ipvsadm_ok(&["-A", "-t", "10.13.0.1:80", "-s", "wlc"], "");
         let mut printed = Vec::new();
         plan.read_to_end(&mut printed).unwrap();

@@ -13,7 +13,7 @@ use rsipvsadm::model::{
 use rsipvsadm::{Request, nfhooks};
 
 use crate::common::{Exit, run_with_timeout};
-use crate::{ip, ipvs, netns_test, services_once_settled};
+use crate::{ip, ipvs, netns_test, netns_test_alone, services_once_settled};
 
 /// Whether the kernel has nfnetlink_hook: from 5.14 where configured (Debian's 6.1 cloud
 /// kernel leaves it out; 6.12 has it), as a module or built in.
@@ -141,55 +141,106 @@ fn listed(program: std::path::PathBuf, args: &[&str]) -> String {
     out.stdout_lossy()
 }
 
+/// Loads `count` services in a scrambled order: ports wrapping around, some fwmark
+/// services, up to 2 real servers each in reverse order (tunnelled ones too when
+/// `tunnels`, which `-S` must read over netlink), so that neither order is the insertion
+/// order; and IPv6 services when `ipv6`. Returns the number of services in the table.
+fn load_scrambled(count: u32, tunnels: bool, ipv6: bool) -> usize {
+    let mut ipvs = ipvs();
+    let mut requests = Vec::new();
+    for i in 0..count {
+        let scrambled = (i.wrapping_mul(2_654_435_761) >> 8) & 0xffff;
+        let key = if i % 50 == 0 {
+            ServiceKey::fwmark(AddressFamily::Inet, 1 + i)
+        } else if ipv6 && i % 97 == 0 {
+            ServiceKey::tcp(format!("2001:db8::{scrambled:x}").parse().expect("v6"), 80)
+        } else {
+            ServiceKey::tcp(
+                IpAddr::V4(Ipv4Addr::from(0x0a20_0000 + scrambled)),
+                (i % 7) as u16 + 80,
+            )
+        };
+        requests.push(Request::AddService(Service::new(key, "wrr")));
+        for d in (1..=(i % 3) as u8).rev() {
+            let fwd = if tunnels && i % 11 == 0 {
+                FwdMethod::Tunnel
+            } else {
+                FwdMethod::Masq
+            };
+            let addr = if key.af() == AddressFamily::Inet6 {
+                format!("2001:db8:1::{d}").parse().expect("v6")
+            } else {
+                IpAddr::V4(Ipv4Addr::new(10, 0, d, (i % 250) as u8 + 1))
+            };
+            let mut dest = Destination::new(addr, 8080, fwd);
+            dest.weight = i % 5;
+            requests.push(Request::AddDest(key, dest));
+        }
+    }
+    // Scrambled addresses repeat now and then: the kernel refuses the second.
+    let added = ipvs
+        .apply_batch(&requests)
+        .expect("the batch")
+        .iter()
+        .zip(&requests)
+        .filter(|(outcome, request)| outcome.is_ok() && matches!(request, Request::AddService(_)))
+        .count();
+    // From 7.1 the kernel moves the services to larger tables meanwhile.
+    let services = services_once_settled(&mut ipvs, added).len();
+    assert_eq!(services, added);
+    services
+}
+
+/// Asserts that rsipvsadm lists the table as ipvsadm does with each of `listings`.
+fn assert_listed_as_ipvsadm(listings: &[&[&str]]) {
+    for args in listings {
+        let theirs = listed(crate::common::ipvsadm_bin(), args);
+        let ours = listed(crate::common::rsipvsadm_bin(), args);
+        if ours != theirs {
+            let (ours, theirs): (Vec<_>, Vec<_>) =
+                (ours.lines().collect(), theirs.lines().collect());
+            let at = ours.iter().zip(&theirs).take_while(|(a, b)| a == b).count();
+            let from = at.saturating_sub(3);
+            panic!(
+                "{args:?} differs from ipvsadm's at line {}: ours\n{}\ntheirs\n{}",
+                at + 1,
+                ours[from..ours.len().min(at + 4)].join("\n"),
+                theirs[from..theirs.len().min(at + 4)].join("\n")
+            );
+        }
+    }
+}
+
 /// -Ln and -S take real servers a batch of services at a time (8192), asked for in the
 /// kernel's order and printed in the sorted one: a table of more than two batches, in an
 /// order the kernel's hash does not keep, lists byte for byte as ipvsadm lists it.
 #[test]
 fn listings_larger_than_a_batch_match_ipvsadm() {
     netns_test(|| {
-        let mut ipvs = ipvs();
-        let mut requests = Vec::new();
-        // Addresses in a scrambled order, ports wrapping around, some fwmark services and
-        // real servers in reverse order, so that neither order is the insertion order.
-        for i in 0..17_000u32 {
-            let scrambled = (i.wrapping_mul(2_654_435_761) >> 8) & 0xffff;
-            let key = if i % 50 == 0 {
-                ServiceKey::fwmark(AddressFamily::Inet, 1 + i)
-            } else {
-                ServiceKey::tcp(
-                    IpAddr::V4(Ipv4Addr::from(0x0a20_0000 + scrambled)),
-                    (i % 7) as u16 + 80,
-                )
-            };
-            requests.push(Request::AddService(Service::new(key, "wrr")));
-            for d in (1..=(i % 3) as u8).rev() {
-                let mut dest = Destination::new(
-                    IpAddr::V4(Ipv4Addr::new(10, 0, d, (i % 250) as u8 + 1)),
-                    8080,
-                    FwdMethod::Masq,
-                );
-                dest.weight = i % 5;
-                requests.push(Request::AddDest(key, dest));
-            }
-        }
-        // Scrambled addresses repeat now and then: the kernel refuses the second.
-        let added = ipvs
-            .apply_batch(&requests)
-            .expect("the batch")
-            .iter()
-            .zip(&requests)
-            .filter(|(outcome, request)| {
-                outcome.is_ok() && matches!(request, Request::AddService(_))
-            })
-            .count();
-        // From 7.1 the kernel moves the services to larger tables meanwhile.
-        let services = services_once_settled(&mut ipvs, added).len();
-        assert_eq!(services, added);
+        let services = load_scrambled(17_000, false, false);
         assert!(services > 2 * 8192, "{services} services");
-        for args in [&["-Ln"][..], &["-Ln", "--nosort"], &["-S", "-n"]] {
-            let theirs = listed(crate::common::ipvsadm_bin(), args);
-            let ours = listed(crate::common::rsipvsadm_bin(), args);
-            assert!(ours == theirs, "{args:?} differs from ipvsadm's");
-        }
+        assert_listed_as_ipvsadm(&[&["-Ln"], &["-Ln", "--nosort"], &["-S", "-n"]]);
+    });
+}
+
+/// Before 7.1, on tables of 256 to 16,384 IPv4 services that take the service dump (an
+/// IPv6 service among them), the real servers are read while the kernel builds the dump
+/// and put into their services afterwards: each where it belongs, tunnelled ones (whose
+/// settings only netlink shows) read again for -S.
+///
+/// Alone: before 7.1 the service dump walks the services of every namespace, and
+/// ipvsadm's lists one twice when another test adds or deletes services meanwhile.
+#[test]
+fn listings_with_real_servers_read_during_the_dump_match_ipvsadm() {
+    netns_test_alone(|| {
+        let services = load_scrambled(3000, true, true);
+        assert!(services > 2900, "{services} services");
+        assert_listed_as_ipvsadm(&[
+            &["-Ln"],
+            &["-Ln", "--nosort"],
+            &["-S", "-n"],
+            &["-Ln", "--thresholds"],
+            &["-Ln", "--persistent-conn"],
+        ]);
     });
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
+use std::thread::ScopedJoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -109,25 +110,23 @@ pub fn run(opts: &Options) -> i32 {
         std::mem::forget(plan);
         return leave(status, (desired, current));
     }
-    // The plan is printed before its requests run: printed while they ran, it slowed the
-    // kernel's work under emulation by more than printing takes (tests/bench/run). They
-    // are encoded a chunk at a time as they run, so that the bytes of a large plan are
-    // never all in memory at once.
-    // The table is what apply is for: a plan nobody can read does not stop it.
-    if let Err(e) = print_plan(&plan) {
-        say(&format!(
-            "cannot print the plan: {e}; applying it all the same (`{} diff` shows it \
-             before, `-Sn` the table after)",
-            opts.program
-        ));
-    }
-    let mut run = Runner {
-        ipvs: &mut ipvs,
-        name: &opts.name,
-        refused: 0,
-    };
-    run.stages(&plan, opts.drain);
-    let refused = run.refused;
+    // The plan is printed on a thread of its own while its requests run (encoded on
+    // another): the kernel's work waits neither for the text nor for a slow reader of it.
+    // They are encoded a chunk at a time as they run, so that the bytes of a large plan
+    // are never all in memory at once. The table is what apply is for: a plan nobody can
+    // read does not stop it.
+    let refused = std::thread::scope(|scope| {
+        let mut run = Runner {
+            ipvs: &mut ipvs,
+            name: &opts.name,
+            program: &opts.program,
+            refused: 0,
+            printing: Some(scope.spawn(|| print_plan(&plan))),
+        };
+        run.stages(&plan, opts.drain);
+        run.plan_printed();
+        run.refused
+    });
     // What was read and planned is let go before the table is read again, which takes
     // its room (at 100,000 services the plan alone is tens of megabytes).
     let touched = touched_services(&plan, current.len().max(desired.len()));
@@ -273,10 +272,14 @@ fn write_plan(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// Runs steps against the kernel, reporting refusals.
-struct Runner<'a> {
+struct Runner<'a, 's> {
     ipvs: &'a mut Ipvs,
     name: &'a str,
+    program: &'a str,
     refused: usize,
+    /// The plan being printed meanwhile; what apply says on stderr waits for it, so that
+    /// the two read in order on a terminal.
+    printing: Option<ScopedJoinHandle<'s, io::Result<()>>>,
 }
 
 /// Steps encoded and sent at once (the socket splits them further): their bytes are all
@@ -291,7 +294,25 @@ const STOPPED_AFTER: [&str; 3] = [
      (those that were stay at weight 0: run apply again once the cause is fixed)",
 ];
 
-impl Runner<'_> {
+impl Runner<'_, '_> {
+    /// Waits until the plan is printed (the first time), saying so if it could not be.
+    fn plan_printed(&mut self) {
+        let Some(printing) = self.printing.take() else {
+            return;
+        };
+        let printed = printing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Err(e) = printed {
+            errln!(
+                "{}: cannot print the plan: {e}; applying it all the same (`{} diff` shows \
+                 it before, `-Sn` the table after)",
+                self.name,
+                self.program
+            );
+        }
+    }
+
     /// Runs the plan's stages in order, each only if the kernel took every step before.
     fn stages(&mut self, plan: &Plan, drain: Option<Duration>) {
         let stages = plan.stages();
@@ -299,6 +320,7 @@ impl Runner<'_> {
         for (stage, stopped) in stages.iter().zip(STOPPED_AFTER) {
             self.batch(stage);
             if self.refused > 0 {
+                self.plan_printed();
                 errln!("{}: {stopped}", self.name);
                 return;
             }
@@ -312,14 +334,38 @@ impl Runner<'_> {
     /// Runs one stage's steps, [`APPLY_CHUNK`] at a time, each chunk encoded just before
     /// it is sent.
     fn batch(&mut self, steps: &[Step]) {
+        let encoder = self.ipvs.encoder();
+        // The plan borrows its services and destinations; a chunk's requests are made
+        // just to be encoded.
+        let encode = move |chunk: &[Step]| {
+            let requests: Vec<Request> = chunk.iter().map(Step::request).collect();
+            encoder.encode(&requests)
+        };
+        if steps.len() <= APPLY_CHUNK {
+            self.send_chunks(steps, std::iter::once(encode(steps)));
+            return;
+        }
+        // The next chunk is encoded on a thread of its own while the kernel works through
+        // this one.
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for chunk in steps.chunks(APPLY_CHUNK) {
+                    // Stops once the sender stopped taking them.
+                    if tx.send(encode(chunk)).is_err() {
+                        return;
+                    }
+                }
+            });
+            self.send_chunks(steps, rx);
+        });
+    }
+
+    /// Sends a stage's steps, each [`APPLY_CHUNK`] of them encoded in `batches`.
+    fn send_chunks(&mut self, steps: &[Step], batches: impl IntoIterator<Item = EncodedBatch>) {
         // A refused service takes its destinations' adds with it (ESRCH).
         let mut refused_services = Vec::new();
-        for (done, chunk) in steps.chunks(APPLY_CHUNK).enumerate() {
-            // The plan borrows its services and destinations; a chunk's requests are
-            // made just to be encoded.
-            let requests: Vec<Request> = chunk.iter().map(Step::request).collect();
-            let mut batch = self.ipvs.encode(&requests);
-            drop(requests);
+        for (done, (chunk, mut batch)) in steps.chunks(APPLY_CHUNK).zip(batches).enumerate() {
             let unsent = steps.len() - done * APPLY_CHUNK;
             if !self.chunk(chunk, &mut batch, unsent, &mut refused_services) {
                 return;
@@ -355,6 +401,7 @@ impl Runner<'_> {
                 true
             }
             Err(e) => {
+                self.plan_printed();
                 self.refused += unsent;
                 let held_back = match unsent - steps.len() {
                     0 => String::new(),
@@ -371,7 +418,8 @@ impl Runner<'_> {
         }
     }
 
-    fn report_refusal(&self, step: &Step, errno: Errno) {
+    fn report_refusal(&mut self, step: &Step, errno: Errno) {
+        self.plan_printed();
         let request = step.request();
         let op = Operation::of(&request).unwrap_or_default();
         let mut text = format!(
@@ -393,6 +441,7 @@ impl Runner<'_> {
     /// those of fwmark services (which may be UDP) while IPVS tracks them at all, as it
     /// never counts a UDP flow active.
     fn drain(&mut self, plan: &Plan, limit: Duration) {
+        self.plan_printed();
         let draining = plan.draining();
         if draining.is_empty() {
             return;

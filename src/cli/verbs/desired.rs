@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use crate::cli::Command;
 use crate::cli::args::RuleArgv;
-use crate::cli::rules::RuleReader;
+use crate::cli::rules::{RuleLine, RuleReader};
 use crate::json;
 use crate::model::{Destination, RealServer, Service, ServiceKey, VirtualService};
 use crate::plan::{DesiredService, Origin, Problem};
@@ -213,31 +213,23 @@ enum Rule {
     Problem(Problem),
 }
 
-/// The rules of `input`, a whole number of lines that starts at line `first`, with their
-/// line numbers.
-fn parse_rules(input: &[u8], first: usize) -> impl Iterator<Item = (usize, Rule)> {
-    let argv = RuleArgv::new(b"rsipvsadm");
-    RuleReader::new(input)
-        .filter(|rule| !rule.is_comment())
-        .map(move |rule| {
-            let number = first + rule.number - 1;
-            let at = || Origin::line(number).to_string();
-            let parsed = match argv.parse(&rule) {
-                Ok(Command::AddService(service)) => Rule::Service(service),
-                Ok(Command::AddServer(key, dest)) => Rule::Server(key, dest),
-                Ok(other) => Rule::Problem(Problem::new(
-                    at(),
-                    format!("{} has no place in a desired state", what_it_is(&other)),
-                    "write only -A and -a rules: apply adds, edits and deletes by itself",
-                )),
-                Err(error) => Rule::Problem(Problem::new(
-                    at(),
-                    String::from_utf8_lossy(&error.one_line()),
-                    "write the rule as ipvsadm takes it, or as -S prints it",
-                )),
-            };
-            (number, parsed)
-        })
+/// What the rule line numbered `number` says.
+fn parse_rule(argv: &RuleArgv, rule: &RuleLine, number: usize) -> Rule {
+    let at = || Origin::line(number).to_string();
+    match argv.parse(rule) {
+        Ok(Command::AddService(service)) => Rule::Service(service),
+        Ok(Command::AddServer(key, dest)) => Rule::Server(key, dest),
+        Ok(other) => Rule::Problem(Problem::new(
+            at(),
+            format!("{} has no place in a desired state", what_it_is(&other)),
+            "write only -A and -a rules: apply adds, edits and deletes by itself",
+        )),
+        Err(error) => Rule::Problem(Problem::new(
+            at(),
+            String::from_utf8_lossy(&error.one_line()),
+            "write the rule as ipvsadm takes it, or as -S prints it",
+        )),
+    }
 }
 
 /// The services of a piece of a rule file, each with the real servers the piece gives
@@ -257,8 +249,17 @@ impl Piece {
             problems: Vec::new(),
         };
         let mut servers = Vec::new();
-        for (number, rule) in parse_rules(text, first) {
-            match rule {
+        let argv = RuleArgv::new(b"rsipvsadm");
+        let mut reader = RuleReader::new(text);
+        // One line's buffers for all.
+        let mut line = RuleLine::default();
+        while reader.read_into(&mut line) {
+            if line.is_comment() {
+                continue;
+            }
+            // `text` starts at line `first`.
+            let number = first + line.number - 1;
+            match parse_rule(&argv, &line, number) {
                 Rule::Service(service) => piece.services.push(DesiredService {
                     vs: VirtualService::new(service),
                     origin: Origin::line(number),
