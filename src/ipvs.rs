@@ -521,7 +521,9 @@ struct DestCounts(Vec<(ServiceKey, u32)>);
 
 /// Tables of up to this many IPv4 services have the real servers of their services read
 /// while the service dump is built ([`read_dests_ahead`]): larger ones spend most of
-/// their listing in the dump (whose cost grows with services²).
+/// their listing in the dump (whose cost grows with services²), which the reads slow
+/// down as much as they save (30,000 x 1 on 6.1: 1.03 s either way), and apply's read
+/// back of 100,000 services has no room for them.
 const READ_AHEAD_MAX: usize = 16384;
 
 /// Real servers read ahead at most, held until taken (64 bytes each).

@@ -392,16 +392,44 @@ pub fn plan<'a>(
     scope: &Scope,
     drain: bool,
 ) -> Plan<'a> {
+    plan_except(desired, &[], current, scope, drain)
+}
+
+/// Whether the live service `cur` already is FILE's `d` (of the same key), as [`plan`]
+/// sees it: nothing to do for it.
+pub fn unchanged(d: &DesiredService, cur: &VirtualService) -> bool {
+    let mut steps = Steps::default();
+    cur.service == d.vs.service && {
+        plan_dests(d, cur, false, &mut steps);
+        steps.by_phase.iter().all(Vec::is_empty)
+    }
+}
+
+/// [`plan`] with the live services the table has as FILE wants them left out of
+/// `current`, and marked in `unchanged` (by index into `desired`; see [`unchanged`]):
+/// the same plan, without holding those live services.
+pub fn plan_except<'a>(
+    desired: &'a [DesiredService],
+    unchanged: &[bool],
+    current: &'a [VirtualService],
+    scope: &Scope,
+    drain: bool,
+) -> Plan<'a> {
     let live: HashMap<ServiceKey, &VirtualService> = in_scope(current, scope)
         .into_iter()
         .map(|vs| (vs.service.key, vs))
         .collect();
     let mut steps = Steps::default();
-    let new = desired
-        .iter()
-        .filter(|d| !live.contains_key(&d.vs.service.key));
+    let changed = || {
+        desired
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| !unchanged.get(i).copied().unwrap_or(false))
+            .map(|(_, d)| d)
+    };
+    let new = changed().filter(|d| !live.contains_key(&d.vs.service.key));
     steps.by_phase[Phase::AddServices as usize].reserve(new.map(|d| 1 + d.vs.dests.len()).sum());
-    for d in desired {
+    for d in changed() {
         let svc = &d.vs.service;
         let key = svc.key;
         match live.get(&key) {

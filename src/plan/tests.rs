@@ -457,3 +457,46 @@ fn stages_never_lose_what_is_wanted(current: &[VirtualService], p: &Plan) {
     );
     assert!(deletes.iter().all(is_delete), "{p:?}");
 }
+
+/// apply plans without the live services the table has as FILE wants them (it lets them
+/// go as it reads them): the plan must be the very same as with the whole table.
+#[test]
+fn plans_without_the_unchanged_live_services_are_the_same() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut left_out = 0;
+    for _ in 0..3000 {
+        let current = random_table(&mut rng);
+        let mut wanted: Vec<DesiredService> = random_table(&mut rng)
+            .into_iter()
+            .map(|vs| {
+                let dests: Vec<_> = vs.dests.iter().map(|rs| rs.dest.clone()).collect();
+                desired(vs.service, &dests)
+            })
+            .collect();
+        // Some of FILE's services as they are live.
+        for vs in &current {
+            if rng.next(2) == 0 && wanted.iter().all(|d| d.vs.service.key != vs.service.key) {
+                let dests: Vec<_> = vs.dests.iter().map(|rs| rs.dest.clone()).collect();
+                wanted.push(desired(vs.service.clone(), &dests));
+            }
+        }
+        let drain = rng.next(2) == 0;
+        let scope = Scope::everything();
+        let mut unchanged = vec![false; wanted.len()];
+        let mut kept = Vec::new();
+        for vs in &current {
+            match wanted
+                .iter()
+                .position(|d| d.vs.service.key == vs.service.key)
+            {
+                Some(at) if super::unchanged(&wanted[at], vs) => unchanged[at] = true,
+                _ => kept.push(vs.clone()),
+            }
+        }
+        left_out += current.len() - kept.len();
+        let whole = plan(&wanted, &current, &scope, drain);
+        let without = plan_except(&wanted, &unchanged, &kept, &scope, drain);
+        assert_eq!(without.steps, whole.steps, "{current:?} -> {wanted:?}");
+    }
+    assert!(left_out > 1000, "only {left_out} live services left out");
+}

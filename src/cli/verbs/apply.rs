@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use super::memory;
 use super::{connect, desired};
 use crate::cli::console::errln;
 use crate::cli::errors::{Operation, kernel_message};
 use crate::error::Error;
-use crate::ipvs::Ipvs;
+use crate::ipvs::{Ipvs, Listing};
 use crate::listing::DestDetail;
 use crate::model::{
     DestKey, Destination, Protocol, RealServer, Request, Service, ServiceKey, VirtualService,
@@ -67,24 +68,26 @@ pub fn run(opts: &Options) -> i32 {
         }
     };
     // FILE is parsed while the kernel's table is read: on a large table the two take
-    // about as long, and neither needs the other.
-    let (desired, current) = desired::read_while(input, || ipvs.table_with(DestDetail::Configured));
-    let current = match current {
-        Ok(current) => current,
-        Err(e) => {
-            say(&format!(
-                "cannot read the IPVS table: {e}; nothing was changed (try again; \
-                 `{} -Ln` shows whether the table can be read at all)",
-                opts.program
-            ));
-            return EXIT_TROUBLE;
-        }
+    // about as long, and neither needs the other. The real servers are read after, and
+    // only the live services the plan needs are kept.
+    let (desired, listing) = desired::read_while(input, || ipvs.listing(DestDetail::Configured));
+    let cannot_read_table = |e: Error| {
+        say(&format!(
+            "cannot read the IPVS table: {e}; nothing was changed (try again; `{} -Ln` \
+             shows whether the table can be read at all)",
+            opts.program
+        ));
+        EXIT_TROUBLE
+    };
+    let listing = match listing {
+        Ok(listing) => listing,
+        Err(e) => return cannot_read_table(e),
     };
     let desired = match desired {
         Ok(desired) => desired,
         Err(e) => return cannot_read(e),
     };
-    let mut desired = match desired.and_then(|d| checked(d, &current, &opts.scope)) {
+    let mut desired = match desired.and_then(|d| checked(d, &listing.services, &opts.scope)) {
         Ok(desired) => desired,
         Err(problems) => {
             for p in &problems {
@@ -94,8 +97,14 @@ pub fn run(opts: &Options) -> i32 {
             return EXIT_TROUBLE;
         }
     };
-    give_back_free_memory();
-    let plan = plan::plan(&desired, &current, &opts.scope, opts.drain.is_some());
+    let live = listing.services.len();
+    let (current, unchanged) = match differing(&mut ipvs, listing, &desired, &opts.scope) {
+        Ok(read) => read,
+        Err(e) => return cannot_read_table(e),
+    };
+    memory::give_back_free_memory();
+    let drain = opts.drain.is_some();
+    let plan = plan::plan_except(&desired, &unchanged, &current, &opts.scope, drain);
     if !opts.apply || opts.dry_run || plan.is_empty() {
         if let Err(e) = print_plan(&plan) {
             // The plan is what diff and --dry-run are for.
@@ -129,11 +138,11 @@ pub fn run(opts: &Options) -> i32 {
     });
     // What was read and planned is let go before the table is read again, which takes
     // its room (at 100,000 services the plan alone is tens of megabytes).
-    let touched = touched_services(&plan, current.len().max(desired.len()));
+    let touched = touched_services(&plan, live.max(desired.len()));
     drop(plan);
     drop(current);
-    give_back_free_memory();
-    return_large_blocks_at_once();
+    memory::give_back_free_memory();
+    memory::return_large_blocks_at_once();
     let verified = verify(&mut ipvs, &mut desired, &opts.scope, touched);
     let status = match verified {
         Ok(verdict) if verdict.rest.is_empty() && refused == 0 => EXIT_SAME,
@@ -163,39 +172,59 @@ pub fn run(opts: &Options) -> i32 {
     leave(status, desired)
 }
 
+/// The live services in scope that the plan needs, with their real servers, in the
+/// kernel's order: those FILE changes or leaves out. FILE's services the table already
+/// has as FILE wants them are marked in the list returned beside (by index into
+/// `desired`), and their live copies let go as they are read: at 100,000 services the
+/// whole live table held beside FILE's services took 30 MB more.
+fn differing(
+    ipvs: &mut Ipvs,
+    mut listing: Listing,
+    desired: &[DesiredService],
+    scope: &Scope,
+) -> Result<(Vec<VirtualService>, Vec<bool>), Error> {
+    let mut by_key: Vec<(ServiceKey, usize)> = desired
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.vs.service.key, i))
+        .collect();
+    by_key.sort_unstable_by_key(|&(key, _)| key);
+    let mut unchanged = vec![false; desired.len()];
+    // Those kept are moved to the front, in order.
+    let mut kept = 0;
+    for i in 0..listing.services.len() {
+        let key = listing.services[i].service.key;
+        if !scope.contains(&key) {
+            continue;
+        }
+        let dests = ipvs.take_dests(&mut listing, i)?;
+        let mut vs = std::mem::replace(
+            &mut listing.services[i],
+            VirtualService::new(Service::new(key, String::new())),
+        );
+        vs.dests = dests;
+        if let Ok(at) = by_key.binary_search_by_key(&key, |&(key, _)| key) {
+            let at = by_key[at].1;
+            if plan::unchanged(&desired[at], &vs) {
+                unchanged[at] = true;
+                continue;
+            }
+        }
+        listing.services[kept] = vs;
+        kept += 1;
+    }
+    let mut current = std::mem::take(&mut listing.services);
+    current.truncate(kept);
+    current.shrink_to_fit();
+    Ok((current, unchanged))
+}
+
 /// Returns `status` without freeing `tables`: the process ends right after, and freeing a
 /// large table allocation by allocation only delays the exit (measurably, for 10,000
 /// services under emulation); the kernel takes the memory back at once.
 fn leave<T>(status: i32, tables: T) -> i32 {
     std::mem::forget(tables);
     status
-}
-
-/// Makes every allocation of 128 KiB or more from now on a mapping of its own, returned
-/// to the kernel when freed. By default glibc raises that threshold to the size of the
-/// largest such block freed so far (up to 32 MiB) and serves later ones from its heap,
-/// where a freed block stays in memory: after the plan (14 MB at 100,000 x 2) was
-/// freed, the table read to verify kept a 10 MB buffer that way, and apply's peak grew
-/// by as much. Not from the start: a mapping for each large block cost 0.1 s of an
-/// apply of 10,000 x 5 under emulation (page faults), and only the read back needs it.
-fn return_large_blocks_at_once() {
-    // SAFETY: mallopt only sets a parameter of the allocator.
-    #[cfg(target_env = "gnu")]
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
-    }
-}
-
-/// Returns to the kernel the free pages among those FILE's services hold (left by
-/// reading FILE in pieces and by checking it; later, by the plan and the table first
-/// read): the plan and the table read again take fresh pages, not those, so without
-/// this they would add to apply's peak (by about 11 MB at 100,000 x 2).
-fn give_back_free_memory() {
-    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
-    #[cfg(target_env = "gnu")]
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 fn ignore_sigpipe() {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Mutex;
 
+use super::memory;
 use crate::cli::Command;
 use crate::cli::args::RuleArgv;
 use crate::cli::rules::{RuleLine, RuleReader};
@@ -314,10 +315,17 @@ fn join(pieces: impl Iterator<Item = Piece>) -> Result<Vec<DesiredService>, Vec<
         Vec::with_capacity(pieces.iter().map(|p| p.services.len()).sum());
     let mut orphans = Vec::new();
     let mut problems = Vec::new();
-    for mut piece in pieces {
+    for (n, mut piece) in pieces.into_iter().enumerate() {
         services.append(&mut piece.services);
         orphans.append(&mut piece.orphans);
         problems.append(&mut piece.problems);
+        drop(piece);
+        // A piece's list of services is freed into the heap of the thread that made it,
+        // and stays there: given back every few pieces, they do not add up beside the
+        // joined list (15 MB at 100,000 x 2, apply's peak when the table has them too).
+        if n % 8 == 7 {
+            memory::give_back_free_memory();
+        }
     }
     if !orphans.is_empty() {
         let mut first_of = HashMap::with_capacity(services.len());

@@ -5,6 +5,7 @@
 
 mod apply;
 mod desired;
+mod memory;
 pub mod metrics;
 pub mod top;
 
