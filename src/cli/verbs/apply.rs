@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::memory;
-use super::{connect, desired};
+use super::{connect, desired, memory};
 use crate::cli::console::errln;
 use crate::cli::errors::{Operation, kernel_message};
 use crate::error::Error;
