@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use rsipvsadm::listing::DestDetail;
 use rsipvsadm::model::{DestKey, Destination, FwdMethod, Service, ServiceKey};
 use rsipvsadm::{Ipvs, Request};
 
@@ -246,4 +247,34 @@ fn listings_stay_consistent_while_the_table_changes() {
             "the writer changed nothing while the listings ran"
         );
     })
+}
+
+/// From 7.1 the kernel moves a namespace's services to a larger table (delayed work) once
+/// they outgrow it, and a dump meanwhile misses or repeats services: a listing made right
+/// after a batch that grew the table several times over waits for the moves and shows
+/// every service once. (Before 7.1 there is one fixed table, and this passes trivially.)
+#[test]
+fn a_listing_right_after_the_table_grew_shows_every_service_once() {
+    netns_test_alone(|| {
+        let mut ipvs = ipvs();
+        for round in 0..5u32 {
+            let count = 2000 + 500 * round;
+            let requests: Vec<Request> = (0..count)
+                .map(|i| {
+                    let key = ServiceKey::tcp(IpAddr::V4(Ipv4Addr::from(0x0a40_0000 + i)), 80);
+                    Request::AddService(Service::new(key, "rr"))
+                })
+                .collect();
+            let outcomes = ipvs.apply_batch(&requests).expect("the batch");
+            assert!(outcomes.iter().all(Result::is_ok), "round {round}");
+            let listed = ipvs.table_with(DestDetail::Saved).expect("the listing");
+            let keys: HashSet<ServiceKey> = listed.iter().map(|vs| vs.service.key).collect();
+            assert_eq!(
+                (listed.len(), keys.len()),
+                (count as usize, count as usize),
+                "round {round}: (services listed, distinct)"
+            );
+            ipvs.apply(&Request::Flush).expect("flush");
+        }
+    });
 }
