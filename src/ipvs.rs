@@ -126,7 +126,13 @@ impl Ipvs {
         // the socket's for either to stand in for netlink.
         let same_netns = self.netns.is_some() && thread_netns() == self.netns;
         if !same_netns {
-            return self.listing_once(detail, false);
+            return self.listing_once(detail, false, false);
+        }
+        // Before 7.1 (no status file) one table of a fixed size, and IPVS's older
+        // interface may serve: a first version that read the services that way from 7.1
+        // listed a real server with port 0 under listing_race (7.2), not yet understood.
+        if !std::path::Path::new(ServiceTable::PATH).exists() {
+            return self.listing_once(detail, true, true);
         }
         let deadline = std::time::Instant::now() + SETTLE_WAIT;
         for _ in 0..3 {
@@ -137,25 +143,26 @@ impl Ipvs {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             };
-            let listing = self.listing_once(detail, true)?;
+            let listing = self.listing_once(detail, true, false)?;
             if ServiceTable::read() == before {
                 return Ok(listing);
             }
         }
-        self.listing_once(detail, true)
+        self.listing_once(detail, true, false)
     }
 
     /// One read of the table for [`Ipvs::listing`]; `same_netns`: the calling thread is
-    /// in the socket's namespace.
-    fn listing_once(&mut self, detail: DestDetail, same_netns: bool) -> Result<Listing> {
-        // Not from 7.1 (it has /proc/net/ip_vs_status): a first version that read the
-        // services this way there listed a real server with port 0 under listing_race
-        // (7.2), not yet understood; before 7.1 every kernel test passes.
-        let sockopt = (same_netns
-            && detail != DestDetail::Full
-            && !std::path::Path::new("/proc/thread-self/net/ip_vs_status").exists())
-        .then(SockoptTable::open)
-        .and_then(|table| table.ok());
+    /// in the socket's namespace; `older_interface`: `getsockopt()` may serve (the same
+    /// namespace, before 7.1).
+    fn listing_once(
+        &mut self,
+        detail: DestDetail,
+        same_netns: bool,
+        older_interface: bool,
+    ) -> Result<Listing> {
+        let sockopt = (older_interface && detail != DestDetail::Full)
+            .then(SockoptTable::open)
+            .and_then(|table| table.ok());
         if let Some(table) = &sockopt
             && let Some((services, counts)) = services_from_sockopt(table)
         {
@@ -266,6 +273,16 @@ impl Ipvs {
         } else {
             without_counters(dests)
         })
+    }
+
+    /// `listing.services[i]` with its real servers ([`Ipvs::take_dests`]), taken out of
+    /// the listing (a [`VirtualService::placeholder`] is left in its place).
+    pub fn take_service(&mut self, listing: &mut Listing, i: usize) -> Result<VirtualService> {
+        let dests = self.take_dests(listing, i)?;
+        let key = listing.services[i].service.key;
+        let mut vs = std::mem::replace(&mut listing.services[i], VirtualService::placeholder(key));
+        vs.dests = dests;
+        Ok(vs)
     }
 
     /// Everything: the table, the timeouts, the sync daemons and the IPVS info.
@@ -391,13 +408,8 @@ impl Ipvs {
         &mut self,
         requests: impl IntoIterator<Item = &'a Request>,
     ) -> Result<Vec<Result<(), Errno>>> {
-        let mut batch = self.encode(requests);
+        let mut batch = self.encoder().encode(requests);
         self.apply_encoded(&mut batch)
-    }
-
-    /// Requests encoded for [`Ipvs::apply_encoded`].
-    pub fn encode<'a>(&self, requests: impl IntoIterator<Item = &'a Request>) -> EncodedBatch {
-        self.encoder().encode(requests)
     }
 
     /// What encodes requests for this socket's family, for a caller that encodes them on

@@ -484,10 +484,13 @@ pub struct ServiceTable {
 }
 
 impl ServiceTable {
+    /// The calling thread's namespace's status file; there from 7.1.
+    pub const PATH: &'static str = "/proc/thread-self/net/ip_vs_status";
+
     /// The calling thread's namespace's; `None` before 7.1, without the right to read
     /// the file (root only), or with no table (no service).
     pub fn read() -> Option<Self> {
-        Self::parse(&std::fs::read_to_string("/proc/thread-self/net/ip_vs_status").ok()?)
+        Self::parse(&std::fs::read_to_string(Self::PATH).ok()?)
     }
 
     /// Reads `Services:` and `Service buckets:\t2048 (11 bits, lfactor -2)`.

@@ -2,7 +2,9 @@
 //! JSON output and `apply` all read, and what `apply` is given as its desired state
 //! (with empty observations).
 
-use super::{DestObserved, Destination, Info, Service, ServiceObserved, SyncDaemon, Timeouts};
+use super::{
+    DestObserved, Destination, Info, Service, ServiceKey, ServiceObserved, SyncDaemon, Timeouts,
+};
 
 /// A virtual service with its real servers, in the kernel's order (newest first: the
 /// order the `sh`, `dh` and `mh` schedulers hash over).
@@ -28,6 +30,11 @@ impl VirtualService {
             observed: ServiceObserved::default(),
             dests: Vec::new(),
         }
+    }
+
+    /// A stand-in for a service taken out of a list, without allocations.
+    pub fn placeholder(key: ServiceKey) -> Self {
+        VirtualService::new(Service::new(key, String::new()))
     }
 
     /// Adds a real server after the others (configuration only).

@@ -93,7 +93,7 @@ impl DesiredService {
     /// A stand-in for a service let go of, without allocations.
     pub fn placeholder(key: ServiceKey) -> Self {
         DesiredService {
-            vs: VirtualService::new(Service::new(key, String::new())),
+            vs: VirtualService::placeholder(key),
             origin: Origin::Live,
             dest_origins: Vec::new(),
         }
@@ -415,9 +415,10 @@ pub fn plan_except<'a>(
     scope: &Scope,
     drain: bool,
 ) -> Plan<'a> {
-    let live: HashMap<ServiceKey, &VirtualService> = in_scope(current, scope)
-        .into_iter()
-        .map(|vs| (vs.service.key, vs))
+    let live_in_scope = in_scope(current, scope);
+    let live: HashMap<ServiceKey, &VirtualService> = live_in_scope
+        .iter()
+        .map(|&vs| (vs.service.key, vs))
         .collect();
     let mut steps = Steps::default();
     let changed = || {
@@ -451,7 +452,6 @@ pub fn plan_except<'a>(
     // The live services FILE leaves out, in the kernel's order (for a plan that is the
     // same every time): none where nothing is live (as at a first apply, where the set
     // of FILE's keys would cost megabytes at 100,000 services).
-    let live_in_scope = in_scope(current, scope);
     if !live_in_scope.is_empty() {
         let wanted: HashSet<ServiceKey> = desired.iter().map(|d| d.vs.service.key).collect();
         for vs in live_in_scope {

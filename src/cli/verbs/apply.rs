@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::ipvs::{Ipvs, Listing};
 use crate::listing::DestDetail;
 use crate::model::{
-    DestKey, Destination, Protocol, RealServer, Request, Service, ServiceKey, VirtualService,
+    DestKey, Destination, Protocol, RealServer, Request, ServiceKey, VirtualService,
 };
 use crate::netlink::socket::EncodedBatch;
 use crate::output::plan::{rule_line, write_change};
@@ -196,12 +196,7 @@ fn differing(
         if !scope.contains(&key) {
             continue;
         }
-        let dests = ipvs.take_dests(&mut listing, i)?;
-        let mut vs = std::mem::replace(
-            &mut listing.services[i],
-            VirtualService::new(Service::new(key, String::new())),
-        );
-        vs.dests = dests;
+        let vs = ipvs.take_service(&mut listing, i)?;
         if let Ok(at) = by_key.binary_search_by_key(&key, |&(key, _)| key) {
             let at = by_key[at].1;
             if plan::unchanged(&desired[at], &vs) {
@@ -679,23 +674,14 @@ fn verify(
             let key = listing.services[i].service.key;
             let at = desired.binary_search_by_key(&key, |d| d.vs.service.key);
             if let Ok(at) = at {
-                // From 7.1 a dump can list a service twice while the kernel moves its
-                // table; it is compared once.
-                if std::mem::replace(&mut compared[at], true) {
-                    continue;
-                }
+                // `Ipvs::listing` lists each key once.
+                compared[at] = true;
                 wanted.push(std::mem::replace(
                     &mut desired[at],
                     DesiredService::placeholder(key),
                 ));
             }
-            let dests = ipvs.take_dests(&mut listing, i)?;
-            let mut vs = std::mem::replace(
-                &mut listing.services[i],
-                VirtualService::new(Service::new(key, String::new())),
-            );
-            vs.dests = dests;
-            current.push(vs);
+            current.push(ipvs.take_service(&mut listing, i)?);
         }
         verdict.judge(&wanted, &current, scope);
         start = end;
