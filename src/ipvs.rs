@@ -12,6 +12,7 @@ use crate::model::{
     AddressFamily, Counters, Destination, Info, RealServer, Request, Service, ServiceKey, State,
     SyncDaemon, Timeouts, VirtualService,
 };
+use crate::modrefs::ModuleRefs;
 use crate::netlink::DecodeError;
 use crate::netlink::attrs::{CmdAttr, IPVS_GENL_NAME, InfoAttr, IpvsCmd};
 use crate::netlink::codec::{self, daemon_nest, ipvs_message, key_attr, service_nest};
@@ -472,15 +473,22 @@ enum DestSource {
 
 /// Every service from one `getsockopt()` (linear in the table, where the service dump
 /// is quadratic), with how many real servers each has, when that is all of them and all
-/// of each: when no IPv6 service can exist ([`nfhooks`]: the interface lists IPv4 ones
-/// only) and no service has a persistence engine (it leaves engines out), before and
-/// after the read. `None`: use the dump.
+/// of each: when no IPv6 service can exist (the interface lists IPv4 ones only) and no
+/// service has a persistence engine (it leaves engines out), before and after the read.
+/// No IPv6 service: ip_vs's references are all accounted for by the IPv4 services read
+/// ([`modrefs`], before and after), or else IPVS registered no IPv6 hook ([`nfhooks`],
+/// before). `None`: use the dump.
 fn services_from_sockopt(table: &SockoptTable) -> Option<(Vec<VirtualService>, Vec<u32>)> {
-    if engine_in_use() || nfhooks::ipvs_may_have_ipv6_services().unwrap_or(true) {
+    if engine_in_use() {
+        return None;
+    }
+    let expected = table.ipv4_services().ok()?;
+    let refs = ModuleRefs::read().filter(|refs| refs.only_these_services(u64::from(expected)));
+    if refs.is_none() && nfhooks::ipvs_may_have_ipv6_services().unwrap_or(true) {
         return None;
     }
     // Room for services added since the count; more than that: the dump.
-    let count = table.ipv4_services().ok()?.saturating_add(16);
+    let count = expected.saturating_add(16);
     let mut services = Vec::with_capacity(count as usize);
     let mut counts = Vec::with_capacity(count as usize);
     let all = table
@@ -493,6 +501,12 @@ fn services_from_sockopt(table: &SockoptTable) -> Option<(Vec<VirtualService>, V
             counts.push(ls.num_dests);
         })
         .ok()?;
+    if let Some(before) = refs
+        && (ModuleRefs::read().as_ref() != Some(&before)
+            || !before.only_these_services(services.len() as u64))
+    {
+        return None;
+    }
     // A service takes its engine's module before it is in the table and lets go after it
     // left: unused now, none had one during the read (but one added and deleted since).
     (all && !engine_in_use()).then_some((services, counts))

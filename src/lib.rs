@@ -13,6 +13,7 @@ pub mod ipvs;
 pub mod json;
 pub mod listing;
 pub mod model;
+pub mod modrefs;
 pub mod netlink;
 pub mod netns;
 pub mod nfhooks;

@@ -2,7 +2,8 @@
 //! the quadratic service dump, which is right only while IPVS has no IPv6 service (the
 //! interface lists IPv4 ones only). IPVS's IPv6 netfilter hooks, as nfnetlink_hook shows
 //! them (5.14+), tell: they come with a namespace's first IPv6 service and go with its
-//! last. The listing must show the same table either way.
+//! last. Where nfnetlink_hook is missing, ip_vs's module references tell: one per service
+//! of any family and namespace. The listing must show the same table either way.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -10,10 +11,11 @@ use rsipvsadm::listing::DestDetail;
 use rsipvsadm::model::{
     AddressFamily, Destination, FwdMethod, Service, ServiceFlags, ServiceKey, VirtualService,
 };
+use rsipvsadm::modrefs::ModuleRefs;
 use rsipvsadm::{Request, nfhooks};
 
 use crate::common::{Exit, run_with_timeout};
-use crate::{ip, ipvs, netns_test, netns_test_alone, services_once_settled};
+use crate::{FtpUnloaded, ip, ipvs, netns_test, netns_test_alone, services_once_settled};
 
 /// Whether the kernel has nfnetlink_hook: from 5.14 where configured (Debian's 6.1 cloud
 /// kernel leaves it out; 6.12 has it), as a module or built in.
@@ -242,5 +244,85 @@ fn listings_with_real_servers_read_during_the_dump_match_ipvsadm() {
             &["-Ln", "--thresholds"],
             &["-Ln", "--persistent-conn"],
         ]);
+    });
+}
+
+/// Whether ip_vs's references come to its modules' and `services`, within a few seconds
+/// (a call in progress elsewhere holds one for a moment; namespaces of earlier tests are
+/// torn down in the background, their services with them).
+fn references_settle_at(services: u64) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        let refs = ModuleRefs::read().expect("ip_vs is a module here");
+        if refs.only_these_services(services) {
+            return true;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            eprintln!("{refs:?} for {services} services");
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Without nfnetlink_hook (5.10, 6.1) the proof that the `getsockopt()` interface lists
+/// the whole table is ip_vs's references: past those of its modules, exactly the IPv4
+/// services of the namespace. A service of another family or in another namespace must
+/// show, and the listings agree with ipvsadm's either way.
+///
+/// Alone: every namespace's services count, and the test unloads ip_vs_ftp.
+#[test]
+fn module_references_show_services_beyond_the_ipv4_ones_of_the_namespace() {
+    netns_test_alone(|| {
+        let ftp = FtpUnloaded::new();
+        assert!(references_settle_at(0), "an empty table");
+        let services = load_scrambled(3000, true, false) as u64;
+        assert!(references_settle_at(services), "{services} IPv4 services");
+        let listings: [&[&str]; 4] = [
+            &["-Ln"],
+            &["-Ln", "--nosort"],
+            &["-S", "-n"],
+            &["-Ln", "--persistent-conn"],
+        ];
+        assert_listed_as_ipvsadm(&listings);
+        let refs = || ModuleRefs::read().expect("ip_vs is a module here");
+
+        let mut here = ipvs();
+        for key in [
+            ServiceKey::tcp(ip("2001:db8::1"), 80),
+            ServiceKey::fwmark(AddressFamily::Inet6, 10),
+        ] {
+            here.apply(&Request::AddService(Service::new(key, "rr")))
+                .expect("an IPv6 service");
+            assert!(!refs().only_these_services(services), "{key:?} added");
+            assert_listed_as_ipvsadm(&listings);
+            here.apply(&Request::DelService(key)).expect("deleted");
+            assert!(references_settle_at(services), "{key:?} deleted");
+        }
+
+        // A service in another namespace, seen from either.
+        let elsewhere = ServiceKey::udp(ip("10.9.0.1"), 53);
+        crate::common::in_fresh_netns(move || {
+            let mut there = ipvs();
+            there
+                .apply(&Request::AddService(Service::new(elsewhere, "rr")))
+                .expect("a service elsewhere");
+            let refs = ModuleRefs::read().expect("ip_vs is a module here");
+            assert!(!refs.only_these_services(1), "seen from its namespace");
+            assert!(!refs.only_these_services(services), "seen from the other");
+            there.apply(&Request::Flush).expect("flushed");
+        });
+        assert!(
+            references_settle_at(services),
+            "the other namespace emptied"
+        );
+        assert_listed_as_ipvsadm(&listings);
+
+        // ip_vs_ftp's application in this namespace and the initial one: more than the
+        // one the proof allows for.
+        drop(ftp);
+        if std::path::Path::new("/sys/module/ip_vs_ftp").exists() {
+            assert!(!refs().only_these_services(services), "ip_vs_ftp loaded");
+        }
     });
 }

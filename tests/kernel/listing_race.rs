@@ -18,7 +18,7 @@ use rsipvsadm::model::{DestKey, Destination, FwdMethod, Service, ServiceKey};
 use rsipvsadm::{Ipvs, Request};
 
 use crate::common::{Exit, in_fresh_netns, rsipvsadm_bin, run_with_timeout};
-use crate::{ipvs, netns_test_alone, services_once_settled};
+use crate::{FtpUnloaded, ipvs, netns_test_alone, services_once_settled};
 
 /// More than 256: before 7.1 a listing then reads real servers while the service dump is
 /// built.
@@ -204,9 +204,14 @@ fn check_json(text: &str) -> usize {
     )
 }
 
+/// With ip_vs_ftp unloaded, so that before 7.1 the quiet listings read the table the
+/// linear way (`getsockopt()`, [`rsipvsadm::modrefs`] proving that there is no other
+/// service), and those made while the writers change the tables see the module's
+/// references move and take the service dump.
 #[test]
 fn listings_stay_consistent_while_the_table_changes() {
     netns_test_alone(|| {
+        let _ftp = FtpUnloaded::new();
         let mut ipvs = ipvs();
         let requests: Vec<_> = (0..SERVICES)
             .flat_map(|i| service_requests(i, 2, "rr"))

@@ -182,12 +182,11 @@ fn differing(
     desired: &[DesiredService],
     scope: &Scope,
 ) -> Result<(Vec<VirtualService>, Vec<bool>), Error> {
-    let mut by_key: Vec<(ServiceKey, usize)> = desired
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.vs.service.key, i))
-        .collect();
-    by_key.sort_unstable_by_key(|&(key, _)| key);
+    // FILE's services by key as indices (4 bytes each, where a key with its index takes
+    // 32: 2.8 MB less at 100,000 services, beside the table and FILE's services).
+    let key_of = |at: &u32| desired[*at as usize].vs.service.key;
+    let mut by_key: Vec<u32> = (0..desired.len() as u32).collect();
+    by_key.sort_unstable_by_key(key_of);
     let mut unchanged = vec![false; desired.len()];
     // Those kept are moved to the front, in order.
     let mut kept = 0;
@@ -197,8 +196,8 @@ fn differing(
             continue;
         }
         let vs = ipvs.take_service(&mut listing, i)?;
-        if let Ok(at) = by_key.binary_search_by_key(&key, |&(key, _)| key) {
-            let at = by_key[at].1;
+        if let Ok(at) = by_key.binary_search_by_key(&key, key_of) {
+            let at = by_key[at] as usize;
             if plan::unchanged(&desired[at], &vs) {
                 unchanged[at] = true;
                 continue;
