@@ -51,17 +51,7 @@ pub fn planner(data: &[u8]) {
     }
     let plan = plan::plan(&desired, &current, &scope, drain);
     // apply plans without the live services it has as FILE wants them: the same plan.
-    let mut unchanged = vec![false; desired.len()];
-    let mut kept = Vec::new();
-    for vs in current.iter().filter(|vs| scope.contains(&vs.service.key)) {
-        match desired
-            .iter()
-            .position(|d| d.vs.service.key == vs.service.key)
-        {
-            Some(at) if plan::unchanged(&desired[at], vs) => unchanged[at] = true,
-            _ => kept.push(vs.clone()),
-        }
-    }
+    let (unchanged, kept) = plan::split_unchanged(&desired, &current, &scope);
     let without = plan::plan_except(&desired, &unchanged, &kept, &scope, drain);
     assert_eq!(
         without.steps, plan.steps,

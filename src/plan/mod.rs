@@ -405,6 +405,30 @@ pub fn unchanged(d: &DesiredService, cur: &VirtualService) -> bool {
     }
 }
 
+/// What [`plan_except`] is given, from a table held whole: the live services in scope
+/// that FILE changes or leaves out, and FILE's services the table already has as FILE
+/// wants them, marked by index. apply makes the same split as it reads the table, without
+/// holding it; the tests and the planner fuzz target check the plans against [`plan`]
+/// with this one.
+pub fn split_unchanged(
+    desired: &[DesiredService],
+    current: &[VirtualService],
+    scope: &Scope,
+) -> (Vec<bool>, Vec<VirtualService>) {
+    let mut marked = vec![false; desired.len()];
+    let mut kept = Vec::new();
+    for vs in current.iter().filter(|vs| scope.contains(&vs.service.key)) {
+        match desired
+            .iter()
+            .position(|d| d.vs.service.key == vs.service.key)
+        {
+            Some(at) if unchanged(&desired[at], vs) => marked[at] = true,
+            _ => kept.push(vs.clone()),
+        }
+    }
+    (marked, kept)
+}
+
 /// [`plan`] with the live services the table has as FILE wants them left out of
 /// `current`, and marked in `unchanged` (by index into `desired`; see [`unchanged`]):
 /// the same plan, without holding those live services.

@@ -482,17 +482,7 @@ fn plans_without_the_unchanged_live_services_are_the_same() {
         }
         let drain = rng.next(2) == 0;
         let scope = Scope::everything();
-        let mut unchanged = vec![false; wanted.len()];
-        let mut kept = Vec::new();
-        for vs in &current {
-            match wanted
-                .iter()
-                .position(|d| d.vs.service.key == vs.service.key)
-            {
-                Some(at) if super::unchanged(&wanted[at], vs) => unchanged[at] = true,
-                _ => kept.push(vs.clone()),
-            }
-        }
+        let (unchanged, kept) = super::split_unchanged(&wanted, &current, &scope);
         left_out += current.len() - kept.len();
         let whole = plan(&wanted, &current, &scope, drain);
         let without = plan_except(&wanted, &unchanged, &kept, &scope, drain);

@@ -690,20 +690,6 @@ fn bench_grid(plan: &Plan, report: &mut Report) {
     }
 }
 
-/// The director measured is one that does not balance FTP: the VM loads every module
-/// beside ip_vs, and ip_vs_ftp holds a reference to ip_vs in every namespace, which
-/// before 7.1 keeps rsipvsadm from proving that a table has no IPv6 service without
-/// nfnetlink_hook (6.1; `src/modrefs.rs`): its listings would take the service dump.
-fn unload_ftp_helper() {
-    if std::path::Path::new("/sys/module/ip_vs_ftp").exists() {
-        let unloaded = std::process::Command::new("rmmod")
-            .arg("ip_vs_ftp")
-            .status()
-            .is_ok_and(|status| status.success());
-        assert!(unloaded, "bench: rmmod ip_vs_ftp failed");
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(MEASURE_MODE) {
@@ -714,7 +700,10 @@ fn main() {
         std::process::exit(2);
     }
     common::require_ipvs();
-    unload_ftp_helper();
+    // The director measured does not balance FTP (the VM loads every module beside
+    // ip_vs): with ip_vs_ftp loaded, listings before 7.1 without nfnetlink_hook (6.1)
+    // would take the service dump.
+    common::unload_ftp_helper();
     let smoke = std::env::var_os("RSIPVSADM_BENCH_SMALL").is_some_and(|v| v == "1");
     let plan = Plan::new(smoke);
     let started = Instant::now();

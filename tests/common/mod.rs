@@ -289,3 +289,41 @@ fn read_all_in_thread(mut pipe: impl Read + Send + 'static) -> thread::JoinHandl
         buf
     })
 }
+
+/// Unloads ip_vs_ftp if it is loaded; whether it was. Its application holds a reference
+/// to ip_vs in every namespace: while it is loaded, a listing outside the initial
+/// namespace cannot prove from ip_vs's references that the table has no IPv6 service
+/// (`rsipvsadm::modrefs`, the proof before 7.1 where nfnetlink_hook is missing).
+pub fn unload_ftp_helper() -> bool {
+    let loaded = Path::new("/sys/module/ip_vs_ftp").exists();
+    if loaded {
+        let status = Command::new("rmmod")
+            .arg("ip_vs_ftp")
+            .status()
+            .expect("rmmod runs");
+        assert!(status.success(), "rmmod ip_vs_ftp failed");
+    }
+    loaded
+}
+
+/// [`unload_ftp_helper`] while it lives, ip_vs_ftp loaded again after if it was, as the
+/// VM had it. Only in tests that run alone.
+pub struct FtpUnloaded {
+    was_loaded: bool,
+}
+
+impl FtpUnloaded {
+    pub fn new() -> Self {
+        FtpUnloaded {
+            was_loaded: unload_ftp_helper(),
+        }
+    }
+}
+
+impl Drop for FtpUnloaded {
+    fn drop(&mut self) {
+        if self.was_loaded {
+            let _ = Command::new("modprobe").arg("ip_vs_ftp").status();
+        }
+    }
+}

@@ -14,8 +14,8 @@ use rsipvsadm::model::{
 use rsipvsadm::modrefs::ModuleRefs;
 use rsipvsadm::{Request, nfhooks};
 
-use crate::common::{Exit, run_with_timeout};
-use crate::{FtpUnloaded, ip, ipvs, netns_test, netns_test_alone, services_once_settled};
+use crate::common::{Exit, FtpUnloaded, run_with_timeout};
+use crate::{ip, ipvs, netns_test, netns_test_alone, services_once_settled};
 
 /// Whether the kernel has nfnetlink_hook: from 5.14 where configured (Debian's 6.1 cloud
 /// kernel leaves it out; 6.12 has it), as a module or built in.

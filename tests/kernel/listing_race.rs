@@ -17,8 +17,8 @@ use rsipvsadm::listing::DestDetail;
 use rsipvsadm::model::{DestKey, Destination, FwdMethod, Service, ServiceKey};
 use rsipvsadm::{Ipvs, Request};
 
-use crate::common::{Exit, in_fresh_netns, rsipvsadm_bin, run_with_timeout};
-use crate::{FtpUnloaded, ipvs, netns_test_alone, services_once_settled};
+use crate::common::{Exit, FtpUnloaded, in_fresh_netns, rsipvsadm_bin, run_with_timeout};
+use crate::{ipvs, netns_test_alone, services_once_settled};
 
 /// More than 256: before 7.1 a listing then reads real servers while the service dump is
 /// built.

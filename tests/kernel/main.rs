@@ -50,39 +50,6 @@ fn netns_test_alone<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
     })
 }
 
-/// Unloads ip_vs_ftp while it lives and loads it again after, as the VM had it. Its
-/// application holds a reference to ip_vs in every namespace: while it is loaded, a
-/// listing outside the initial namespace cannot prove from ip_vs's references that the
-/// table has no IPv6 service (`rsipvsadm::modrefs`, the proof before 7.1 where
-/// nfnetlink_hook is missing). Only in tests that run alone.
-pub(crate) struct FtpUnloaded {
-    was_loaded: bool,
-}
-
-impl FtpUnloaded {
-    pub(crate) fn new() -> Self {
-        let was_loaded = std::path::Path::new("/sys/module/ip_vs_ftp").exists();
-        if was_loaded {
-            let status = std::process::Command::new("rmmod")
-                .arg("ip_vs_ftp")
-                .status()
-                .expect("rmmod");
-            assert!(status.success(), "rmmod ip_vs_ftp");
-        }
-        FtpUnloaded { was_loaded }
-    }
-}
-
-impl Drop for FtpUnloaded {
-    fn drop(&mut self) {
-        if self.was_loaded {
-            let _ = std::process::Command::new("modprobe")
-                .arg("ip_vs_ftp")
-                .status();
-        }
-    }
-}
-
 /// Empties the namespace's table when a test ends, even by a panic, so that nothing of
 /// it lingers in the shared tables while the namespace is torn down asynchronously.
 struct FlushOnExit;
