@@ -17,7 +17,7 @@ mod measure;
 mod report;
 mod tables;
 
-use measure::{MEASURE_MODE, Run, Tool, clear_table, reference, run_tool};
+use measure::{Layout, MEASURE_MODE, Run, Tool, clear_table, reference, run_tool, run_tool_in};
 use report::{Report, Row, Runs, Target, median_secs};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -126,7 +126,7 @@ impl Plan {
     fn rows(&self) -> usize {
         let single = 1;
         let per_bench = |b: &Bench| 3 + if b.memory_and_apply { 2 + 4 } else { 0 };
-        let tiny = 2;
+        let tiny = 3;
         let huge = 5;
         let wide = 1;
         let deep = 4;
@@ -231,6 +231,16 @@ impl Listing {
 /// namespace, and the probe's listing once per repetition (its runs go into every
 /// job's `Runs`: it lists the same either way).
 fn time_listings(rules: &RuleFile, reps: usize, jobs: &[(Listing, &[Tool])]) -> Vec<Runs> {
+    time_listings_in(Layout::Fixed, rules, reps, jobs)
+}
+
+/// [`time_listings`] with the tools started at `layout`.
+fn time_listings_in(
+    layout: Layout,
+    rules: &RuleFile,
+    reps: usize,
+    jobs: &[(Listing, &[Tool])],
+) -> Vec<Runs> {
     let label = rules.table.label();
     let progress = |what: &str, tool: Tool, run: &Run| {
         println!(
@@ -244,12 +254,12 @@ fn time_listings(rules: &RuleFile, reps: usize, jobs: &[(Listing, &[Tool])]) -> 
     for _ in 0..reps {
         for (runs, (listing, tools)) in runs.iter_mut().zip(jobs) {
             for &tool in *tools {
-                let run = run_tool(tool, listing.args(), None);
+                let run = run_tool_in(layout, tool, listing.args(), None);
                 progress(listing.name(), tool, &run);
                 runs.push(tool, run);
             }
         }
-        let probe = run_tool(Tool::Probe, &["list"], None);
+        let probe = run_tool_in(layout, Tool::Probe, &["list"], None);
         progress("list", Tool::Probe, &probe);
         for runs in &mut runs {
             runs.push(Tool::Probe, probe.clone());
@@ -524,14 +534,18 @@ fn in_netns_with<T: Send + 'static>(
 }
 
 /// Listings of a small table (issue 13's sizes start at 10 services): both tools and
-/// the probe.
+/// the probe; then -Ln again with the tools at randomized addresses, a row without a
+/// target that shows what emulation charges for it in this run (see [`Layout`]).
 fn bench_tiny(plan: &Plan, report: &mut Report) {
     let (table, reps) = plan.tiny;
     let rules = RuleFile::new(table);
     let jobs: [(Listing, &[Tool]); 2] = [(Listing::Ln, &TOOLS), (Listing::Sn, &TOOLS)];
-    let (problem, runs) = in_netns_with(&rules, move |rules| {
+    let randomized: [(Listing, &[Tool]); 1] = [(Listing::Ln, &TOOLS)];
+    let (problem, runs, randomized_runs) = in_netns_with(&rules, move |rules| {
         let (_, problem) = load(Tool::Rsipvsadm, "-R", rules);
-        (problem, time_listings(rules, reps, &jobs))
+        let runs = time_listings(rules, reps, &jobs);
+        let randomized_runs = time_listings_in(Layout::Randomized, rules, reps, &randomized);
+        (problem, runs, randomized_runs)
     });
     report.check(
         format!("table loaded from {} equals the rule file", table.label()),
@@ -542,6 +556,9 @@ fn bench_tiny(plan: &Plan, report: &mut Report) {
         let name = format!("{} of {}", listing.name(), table.label());
         report.push(runs.row(name, &[LISTING_VS_PROBE]));
     }
+    check_listings(&rules, &randomized, &randomized_runs, report);
+    let name = format!("-Ln of {} at randomized addresses (ASLR)", table.label());
+    report.push(randomized_runs[0].row(name, &[]));
 }
 
 /// 100,000 x 2: rsipvsadm -R loads the table (a measurement of its own: time and peak

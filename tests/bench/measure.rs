@@ -2,6 +2,7 @@
 //! the tool's peak resident memory.
 
 use crate::common;
+use nix::sys::personality::{self, Persona};
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::os::unix::process::CommandExt;
@@ -79,15 +80,45 @@ impl Run {
     }
 }
 
-/// Runs `tool ARGS` (argv[0] "ipvsadm") in the current thread's namespace, with `stdin`
-/// from a file (else /dev/null) and stdout and stderr into unlinked temporary files (as
-/// a shell's `< in > out` would), and measures it.
+/// Where a tool's program and libraries land in its address space.
+///
+/// Under software emulation (QEMU 7.2's TCG) code translated for one process is reused by
+/// the next only where it runs at the same virtual address again, so a randomized layout
+/// (ASLR) makes every start of a position-independent program translate its loader, C
+/// library and code afresh: `int main() { return 0; }` built as Debian builds C (PIE,
+/// dynamically linked) starts in about 22 ms randomized and 7 ms fixed in the VM, and in
+/// 0.5 ms either way on the host. The probe, static at a fixed address, never pays it.
+/// Timing rows therefore start every tool at a fixed layout (the `setarch -R` of
+/// util-linux); one row per run shows the randomized start beside it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Layout {
+    Fixed,
+    Randomized,
+}
+
+impl Layout {
+    fn arg(self) -> &'static str {
+        match self {
+            Layout::Fixed => "fixed",
+            Layout::Randomized => "randomized",
+        }
+    }
+}
+
+/// Runs `tool ARGS` (argv[0] "ipvsadm") in the current thread's namespace at a fixed
+/// address layout, with `stdin` from a file (else /dev/null) and stdout and stderr into
+/// unlinked temporary files (as a shell's `< in > out` would), and measures it.
 ///
 /// The tool is started by a fresh copy of this program in [`MEASURE_MODE`]: a child's
 /// peak RSS (ru_maxrss) counts the memory of the process that forked it (exec takes the
 /// old address space's high-water mark into it), and this process holds whole listings;
 /// the small helper does not.
 pub fn run_tool(tool: Tool, args: &[&str], stdin: Option<&Path>) -> Run {
+    run_tool_in(Layout::Fixed, tool, args, stdin)
+}
+
+/// [`run_tool`] with the address layout chosen.
+pub fn run_tool_in(layout: Layout, tool: Tool, args: &[&str], stdin: Option<&Path>) -> Run {
     let stdin = match stdin {
         Some(path) => Stdio::from(File::open(path).expect("open the rule file")),
         None => Stdio::null(),
@@ -98,6 +129,7 @@ pub fn run_tool(tool: Tool, args: &[&str], stdin: Option<&Path>) -> Run {
     let helper = Command::new("/proc/self/exe")
         .arg(MEASURE_MODE)
         .arg(&result)
+        .arg(layout.arg())
         .arg(tool.path())
         .args(args)
         .stdin(stdin)
@@ -158,20 +190,35 @@ fn read_back(file: &mut File) -> Vec<u8> {
 }
 
 /// First argument that makes this program the measuring helper:
-/// `bench --measure RESULT-FILE PROGRAM ARGS...` runs PROGRAM (argv[0] "ipvsadm") with
-/// the helper's stdio, and writes "NANOSECONDS MAX-RSS-KIB STATUS USER-NS SYS-NS" into
+/// `bench --measure RESULT-FILE LAYOUT PROGRAM ARGS...` runs PROGRAM (argv[0] "ipvsadm")
+/// with the helper's stdio, at LAYOUT ("fixed" or "randomized", see [`Layout`]), and writes "NANOSECONDS MAX-RSS-KIB STATUS USER-NS SYS-NS" into
 /// RESULT-FILE.
 pub const MEASURE_MODE: &str = "--measure";
 
 /// The helper's side of [`MEASURE_MODE`]; `args` follow the flag.
 pub fn measure_helper(args: &[String]) -> ! {
-    let [result, program, rest @ ..] = args else {
-        panic!("usage: bench {MEASURE_MODE} RESULT-FILE PROGRAM ARGS...");
+    let [result, layout, program, rest @ ..] = args else {
+        panic!("usage: bench {MEASURE_MODE} RESULT-FILE LAYOUT PROGRAM ARGS...");
     };
+    let mut command = Command::new(program);
+    command.arg0("ipvsadm").args(rest);
+    match layout.as_str() {
+        "fixed" => {
+            // SAFETY: personality() is async-signal-safe and touches no memory; the
+            // flag is inherited through exec, as with `setarch -R`.
+            unsafe {
+                command.pre_exec(|| {
+                    let current = personality::get()?;
+                    personality::set(current | Persona::ADDR_NO_RANDOMIZE)?;
+                    Ok(())
+                })
+            };
+        }
+        "randomized" => {}
+        other => panic!("bad layout {other:?} (fixed or randomized)"),
+    }
     let start = Instant::now();
-    let child = Command::new(program)
-        .arg0("ipvsadm")
-        .args(rest)
+    let child = command
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
     let (status, usage) = wait_with_rusage(child.id());
