@@ -393,6 +393,9 @@ _rsipvsadm_values() {
 	-b | --sched-flags)
 		_rsipvsadm_list "$2" 'sh-fallback' 'sh-port' 'mh-fallback' 'mh-port' 'flag-1' 'flag-2' 'flag-3'
 		;;
+	--netns)
+		_rsipvsadm_namespaces
+		;;
 	*) return 1 ;;
 	esac
 }
@@ -400,13 +403,28 @@ _rsipvsadm_values() {
 # Hand-written part of rsipvsadm's bash completion (completions/hooks/rsipvsadm.bash),
 # added by the generator (tests/completion) to clap's script, which completes options,
 # verbs and fixed values. This part completes what is only known when Tab is pressed:
-# live virtual services, interface names, and the next word of a comma-separated list.
+# live virtual services, interface names, network namespaces, and the next word of a
+# comma-separated list.
 # _rsipvsadm_values, generated from the option table, says which option takes what.
 
 # The virtual services of protocol $1 (TCP, UDP, SCTP, or FWM for fwmarks) in the
 # kernel's table, from /proc/net/ip_vs, which any user may read ($RSIPVSADM_PROC_IP_VS
-# names another file, for tests). Nothing, silently, without IPVS.
+# names another file, for tests). Where the command line names a namespace
+# ($_rsipvsadm_netns, from --netns), those of that namespace, which only root can list:
+# rsipvsadm --netns NAMESPACE -S -n. Nothing, silently, without IPVS or the right.
 _rsipvsadm_services() {
+	if [[ -n ${_rsipvsadm_netns-} ]]; then
+		rsipvsadm --netns "$_rsipvsadm_netns" -S -n 2>/dev/null |
+			awk -v proto="$1" '# The virtual services of one protocol (proto: TCP, UDP, SCTP, or FWM for fwmarks) in
+# the rules `rsipvsadm -S -n` prints, one per line, as the command line writes them:
+# the word after the protocol option of each -A line. Embedded in the completion of each shell, so: no
+# single quotes, no backslashes.
+BEGIN {
+	flag = proto == "TCP" ? "-t" : proto == "UDP" ? "-u" : proto == "SCTP" ? "--sctp-service" : "-f"
+}
+$1 == "-A" && $2 == flag { print $3 }' 2>/dev/null
+		return 0
+	fi
 	local file=${RSIPVSADM_PROC_IP_VS:-/proc/net/ip_vs}
 	[[ -r $file ]] || return 0
 	awk -v proto="$1" '# The virtual services of one protocol in /proc/net/ip_vs, one per line, as the command
@@ -454,6 +472,15 @@ proto == "FWM" { print hex($2); next }
 }' "$file" 2>/dev/null
 }
 
+# The named network namespaces (--netns), as `ip netns list` names them: the files in
+# /run/netns ($RSIPVSADM_NETNS_DIR names another directory, for tests).
+_rsipvsadm_namespaces() {
+	local file
+	for file in "${RSIPVSADM_NETNS_DIR:-/run/netns}"/*; do
+		[[ -e $file ]] && printf '%s\n' "${file##*/}"
+	done
+}
+
 # The network interfaces (--mcast-interface).
 _rsipvsadm_interfaces() {
 	local dir
@@ -485,6 +512,14 @@ _rsipvsadm_complete() {
 	fi
 	value=${words[-1]}
 	option=${words[-2]}
+	# The namespace the command will run in (the last --netns before the word).
+	local _rsipvsadm_netns= i
+	for ((i = 1; i < ${#words[@]} - 1; i++)); do
+		case ${words[i]} in
+		--netns=*) _rsipvsadm_netns=${words[i]#--netns=} ;;
+		--netns) _rsipvsadm_netns=${words[i + 1]} ;;
+		esac
+	done
 	if [[ $value == --*=* ]]; then
 		option=${value%%=*}
 		value=${value#*=}

@@ -65,7 +65,7 @@ complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l tun-type -d 'tunnel
 gue\t'generic UDP encapsulation'
 gre\t'generic routing encapsulation'"
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l tun-port -d 'tunnel destination port' -r -f
-complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l netns -d 'Run the command in a network namespace: a name (ip netns) or a file' -r -f
+complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -l netns -d 'Run the command in a network namespace: a name (ip netns) or a file' -r -f -a "(__fish_rsipvsadm_values --netns)"
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s A -l add-service -d 'add virtual service with options'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s E -l edit-service -d 'edit virtual service with options'
 complete -c rsipvsadm -n "__fish_rsipvsadm_needs_command" -s D -l delete-service -d 'delete virtual service'
@@ -135,19 +135,45 @@ function __fish_rsipvsadm_values --argument-names option
             __fish_rsipvsadm_interfaces
         case -b --sched-flags
             __fish_rsipvsadm_list 'sh-fallback' 'sh: fall back to another server if the chosen one is unavailable' 'sh-port' 'sh: include the source port in the hash' 'mh-fallback' 'mh: fall back to another server if the chosen one is unavailable' 'mh-port' 'mh: include the source port in the hash' 'flag-1' 'scheduler flag 1' 'flag-2' 'scheduler flag 2' 'flag-3' 'scheduler flag 3'
+        case --netns
+            __fish_rsipvsadm_namespaces
     end
 end
 
 # Hand-written part of rsipvsadm's fish completion (completions/hooks/rsipvsadm.fish),
 # added by the generator (tests/completion) to clap's script, which completes options,
 # verbs and fixed values. This part completes what is only known when Tab is pressed:
-# live virtual services, interface names, and the next word of a comma-separated list.
+# live virtual services, interface names, network namespaces, and the next word of a
+# comma-separated list.
 # __fish_rsipvsadm_values, generated from the option table, says which option takes what.
 
 # The virtual services of protocol $proto (TCP, UDP, SCTP, or FWM for fwmarks) in the
 # kernel's table, from /proc/net/ip_vs, which any user may read ($RSIPVSADM_PROC_IP_VS
-# names another file, for tests). Nothing, silently, without IPVS.
+# names another file, for tests). Where the command line names a namespace (the last
+# --netns before the token), those of that namespace, which only root can list:
+# rsipvsadm --netns NAMESPACE -S -n. Nothing, silently, without IPVS or the right.
 function __fish_rsipvsadm_services --argument-names proto
+    set -l netns
+    set -l tokens (commandline -opc)
+    for i in (seq 2 (count $tokens))
+        switch $tokens[$i]
+            case '--netns=*'
+                set netns (string replace -- --netns= '' $tokens[$i])
+            case --netns
+                test $i -lt (count $tokens); and set netns $tokens[(math $i + 1)]
+        end
+    end
+    if test -n "$netns"
+        rsipvsadm --netns $netns -S -n 2>/dev/null | awk -v proto=$proto '# The virtual services of one protocol (proto: TCP, UDP, SCTP, or FWM for fwmarks) in
+# the rules `rsipvsadm -S -n` prints, one per line, as the command line writes them:
+# the word after the protocol option of each -A line. Embedded in the completion of each shell, so: no
+# single quotes, no backslashes.
+BEGIN {
+	flag = proto == "TCP" ? "-t" : proto == "UDP" ? "-u" : proto == "SCTP" ? "--sctp-service" : "-f"
+}
+$1 == "-A" && $2 == flag { print $3 }' 2>/dev/null
+        return 0
+    end
     set -l file /proc/net/ip_vs
     set -q RSIPVSADM_PROC_IP_VS[1]; and set file $RSIPVSADM_PROC_IP_VS
     test -r $file; or return 0
@@ -194,6 +220,16 @@ proto == "FWM" { print hex($2); next }
 	address = hex(part[1])
 	print int(address / 16777216) "." int(address / 65536) % 256 "." int(address / 256) % 256 "." address % 256 ":" hex(part[2])
 }' $file 2>/dev/null
+end
+
+# The named network namespaces (--netns), as `ip netns list` names them: the files in
+# /run/netns ($RSIPVSADM_NETNS_DIR names another directory, for tests).
+function __fish_rsipvsadm_namespaces
+    set -l dir /run/netns
+    set -q RSIPVSADM_NETNS_DIR[1]; and set dir $RSIPVSADM_NETNS_DIR
+    for file in $dir/*
+        string replace -r '.*/' '' -- $file
+    end
 end
 
 # The network interfaces (--mcast-interface).

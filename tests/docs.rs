@@ -328,16 +328,38 @@ impl Shells {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         std::fs::create_dir_all(dir.join("completions")).unwrap();
+        // The named namespaces (what `ip netns add` leaves in /run/netns).
+        std::fs::create_dir_all(dir.join("netns")).unwrap();
+        for name in NAMESPACES {
+            std::fs::write(dir.join("netns").join(name), "").unwrap();
+        }
         for (file, text) in completion::files() {
             std::fs::write(dir.join("completions").join(file), text).unwrap();
         }
-        for command in [spec::BIN_NAME, completion::DROP_IN_NAME] {
-            std::os::unix::fs::symlink(
-                env!("CARGO_BIN_EXE_rsipvsadm"),
-                dir.join("bin").join(command),
-            )
-            .unwrap();
-        }
+        std::os::unix::fs::symlink(
+            env!("CARGO_BIN_EXE_rsipvsadm"),
+            dir.join("bin").join(completion::DROP_IN_NAME),
+        )
+        .unwrap();
+        // rsipvsadm itself, but with a table in the namespace "blue": the completions
+        // list the services of a namespace --netns names with `rsipvsadm --netns NS -S
+        // -n`, which needs root and IPVS (tests/kernel/netns.rs runs the real one).
+        let rsipvsadm = dir.join("bin").join(spec::BIN_NAME);
+        std::fs::write(
+            &rsipvsadm,
+            format!(
+                "#!/bin/sh\n\
+                 if [ \"$*\" = '--netns blue -S -n' ]; then printf '%s' '{BLUE_RULES}'; exit 0; fi\n\
+                 exec '{}' \"$@\"\n",
+                env!("CARGO_BIN_EXE_rsipvsadm")
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &rsipvsadm,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         Shells { dir }
     }
 
@@ -362,6 +384,7 @@ impl Shells {
             .env("XDG_CACHE_HOME", self.dir.join("cache"))
             .env("LC_ALL", "C.UTF-8")
             .env("RSIPVSADM_PROC_IP_VS", proc_ip_vs)
+            .env("RSIPVSADM_NETNS_DIR", self.dir.join("netns"))
             .env("RSIPVSADM_COMPLETIONS", self.completions())
             .output()
             .unwrap_or_else(|e| {
@@ -389,6 +412,20 @@ impl Drop for Shells {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The named namespaces of the tests' machine, through the completions'
+/// `RSIPVSADM_NETNS_DIR`: plain files, so that `rsipvsadm --netns` cannot enter them.
+const NAMESPACES: [&str; 3] = ["blue", "red", "green"];
+
+/// The table of the namespace "blue", as `rsipvsadm --netns blue -S -n` prints it there
+/// (see [`Shells::new`]); the other namespaces cannot be listed.
+const BLUE_RULES: &str = "-A -t 198.51.100.1:80 -s rr
+-a -t 198.51.100.1:80 -r 10.0.0.2:80 -m -w 1
+-A -u 198.51.100.2:53 -s wlc
+-A --sctp-service 198.51.100.3:3868 -s wlc
+-A -t [2001:db8::2]:443 -s wlc
+-A -f 9 -6 -s wlc
+";
 
 fn live_table() -> PathBuf {
     repo().join("tests/data/proc-net-ip_vs")
@@ -716,6 +753,45 @@ fn bash_completes_values_known_when_tab_is_pressed() {
 }
 
 #[test]
+fn bash_completes_namespaces_and_the_services_of_the_one_named() {
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "--netns", ""]),
+        sorted(&NAMESPACES)
+    );
+    assert_eq!(bash_offers(&["ipvsadm", "--netns", "r"]), sorted(&["red"]));
+    assert_eq!(bash_offers(&["rsipvsadm", "--netns=g"]), sorted(&["green"]));
+    // The services of the namespace --netns names (rsipvsadm --netns NS -S -n), never
+    // those of the namespace the shell runs in.
+    for (option, services) in [
+        ("-t", &["198.51.100.1:80", "[2001:db8::2]:443"][..]),
+        ("-u", &["198.51.100.2:53"]),
+        ("--sctp-service", &["198.51.100.3:3868"]),
+        ("-f", &["9"]),
+    ] {
+        assert_eq!(
+            bash_offers(&["ipvsadm", "--netns", "blue", "-d", option, ""]),
+            sorted(services),
+            "{option}"
+        );
+    }
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-d", "--netns=blue", "-u", "198.51.100.2:"]),
+        sorted(&["53"])
+    );
+    // One that cannot be listed (not root, no such namespace): nothing is offered.
+    assert_eq!(
+        bash_offers(&["rsipvsadm", "-d", "-u", "192."]),
+        sorted(&["192.0.2.53:53"])
+    );
+    for line in [
+        &["rsipvsadm", "--netns", "red", "-d", "-u", "192."][..],
+        &["rsipvsadm", "-d", "--netns=red", "-u", "192."],
+    ] {
+        assert_eq!(bash_offers(line), sorted(&["192."]), "{line:?}");
+    }
+}
+
+#[test]
 fn bash_completes_no_services_without_ipvs() {
     // No /proc/net/ip_vs (no IPVS in the kernel): no candidate and not a word on stderr
     // (Shells::run asserts that), the address typed so far stays.
@@ -796,6 +872,18 @@ fn zsh_completes_values_known_when_tab_is_pressed() {
         zsh_offers("rsipvsadm --udp-service=1"),
         sorted(&["--udp-service=192.0.2.53:53"])
     );
+    assert_eq!(zsh_offers("rsipvsadm --netns "), sorted(&NAMESPACES));
+    assert_eq!(zsh_offers("ipvsadm --netns=b"), sorted(&["--netns=blue"]));
+    // The services of the namespace --netns names, never those of the shell's.
+    assert_eq!(
+        zsh_offers("rsipvsadm --netns blue -d -u "),
+        sorted(&["198.51.100.2:53"])
+    );
+    assert_eq!(
+        zsh_offers("ipvsadm -d --netns=blue -t "),
+        sorted(&["198.51.100.1:80", r"\[2001:db8::2\]:443"])
+    );
+    assert_eq!(zsh_offers("rsipvsadm --netns red -d -u "), sorted(&[]));
 }
 
 #[test]
@@ -850,6 +938,14 @@ fn fish_completes_values_known_when_tab_is_pressed() {
             "{option}"
         );
     }
+    assert_eq!(fish_offers("rsipvsadm --netns "), sorted(&NAMESPACES));
+    // The services of the namespace --netns names, never those of the shell's.
+    assert_eq!(
+        fish_offers("ipvsadm --netns=blue -d -u "),
+        sorted(&["198.51.100.2:53"])
+    );
+    assert_eq!(fish_offers("rsipvsadm --netns blue -d -f "), sorted(&["9"]));
+    assert_eq!(fish_offers("ipvsadm --netns red -d -u "), sorted(&[]));
 }
 
 #[test]
@@ -867,7 +963,8 @@ fn the_completions_complete_every_option_with_a_live_value() {
             "--fwmark-service",
             "--mcast-interface",
             "-b",
-            "--sched-flags"
+            "--sched-flags",
+            "--netns"
         ]
     );
 }

@@ -1,11 +1,11 @@
 //! The generator of `completions/`: clap_complete's scripts for the clap tree of
 //! `rsipvsadm::cli::spec`, registered for both names (`rsipvsadm` and `ipvsadm`), with the
 //! values only known when Tab is pressed (live services, interfaces, the next word of
-//! `-b`'s list) completed by the hand-written hooks in `completions/hooks/`.
+//! `-b`'s list, named namespaces) completed by the hand-written hooks in `completions/hooks/`.
 //!
 //! Which option's value is completed how is decided here from the clap tree (value name,
 //! value delimiter, possible values), so options and values keep one definition; the
-//! hooks only know how to list services, interfaces and list words.
+//! hooks only know how to list services, interfaces, namespaces and list words.
 
 use clap::Arg;
 use clap_complete::Shell;
@@ -32,6 +32,8 @@ enum Source {
     Services(&'static str),
     /// Network interface names.
     Interfaces,
+    /// Named network namespaces (`ip netns list`).
+    Namespaces,
     /// A comma-separated list of these words (with their descriptions).
     List(Vec<(String, String)>),
 }
@@ -75,6 +77,7 @@ fn source(arg: &Arg) -> Option<Source> {
         ("service-address", "sctp-service") => Some(Source::Services("SCTP")),
         ("fwmark", "fwmark-service") => Some(Source::Services("FWM")),
         ("interface", _) => Some(Source::Interfaces),
+        ("NAMESPACE", "netns") => Some(Source::Namespaces),
         ("service-address" | "fwmark", long) => {
             panic!("--{long} names a service of no known protocol: add it to completion::source")
         }
@@ -88,25 +91,33 @@ fn clap_script(shell: Shell) -> String {
     String::from_utf8(out).expect("completion scripts are UTF-8")
 }
 
-/// The hand-written hooks for `file`, with the services reader put in.
+/// The hand-written hooks for `file`, with the services readers put in: of
+/// `/proc/net/ip_vs` (`services.awk`) and of `rsipvsadm -S -n` in another namespace
+/// (`saved-services.awk`).
 fn hooks(file: &str) -> String {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/completions/hooks/");
     let read = |name: &str| {
         std::fs::read_to_string(format!("{dir}{name}"))
             .unwrap_or_else(|e| panic!("cannot read completions/hooks/{name}: {e}"))
     };
-    let awk = read("services.awk");
-    // Embedded in single quotes in every shell (fish's take \\ and \' as escapes).
-    assert!(
-        !awk.contains(['\'', '\\']),
-        "completions/hooks/services.awk must hold no single quote and no backslash"
-    );
-    let hooks = read(file);
-    assert!(
-        hooks.contains("@SERVICES_AWK@"),
-        "{file} does not read services"
-    );
-    hooks.replace("@SERVICES_AWK@", awk.trim_end())
+    let mut hooks = read(file);
+    for (marker, program) in [
+        ("@SERVICES_AWK@", "services.awk"),
+        ("@SAVED_SERVICES_AWK@", "saved-services.awk"),
+    ] {
+        let awk = read(program);
+        // Embedded in single quotes in every shell (fish's take \\ and \' as escapes).
+        assert!(
+            !awk.contains(['\'', '\\']),
+            "completions/hooks/{program} must hold no single quote and no backslash"
+        );
+        assert!(
+            hooks.contains(marker),
+            "{file} does not use {program} ({marker})"
+        );
+        hooks = hooks.replace(marker, awk.trim_end());
+    }
+    hooks
 }
 
 /// Replaces the one occurrence of `from` in `script` (panics if there is not exactly
@@ -152,6 +163,7 @@ fn bash_values() -> String {
         let call = match source {
             Source::Services(proto) => format!("_rsipvsadm_services {proto}"),
             Source::Interfaces => "_rsipvsadm_interfaces".to_string(),
+            Source::Namespaces => "_rsipvsadm_namespaces".to_string(),
             Source::List(words) => {
                 let words: Vec<String> = words.iter().map(|(w, _)| bash_quote(w)).collect();
                 format!("_rsipvsadm_list \"$2\" {}", words.join(" "))
@@ -210,6 +222,7 @@ fn zsh_values() -> String {
         let call = match source {
             Source::Services(proto) => format!("_rsipvsadm_services {proto}"),
             Source::Interfaces => "_rsipvsadm_interfaces".to_string(),
+            Source::Namespaces => "_rsipvsadm_namespaces".to_string(),
             Source::List(words) => {
                 // _values -s , completes a comma-separated list, each word once.
                 let specs: Vec<String> = words
@@ -310,6 +323,7 @@ fn fish_values() -> String {
         let call = match source {
             Source::Services(proto) => format!("__fish_rsipvsadm_services {proto}"),
             Source::Interfaces => "__fish_rsipvsadm_interfaces".to_string(),
+            Source::Namespaces => "__fish_rsipvsadm_namespaces".to_string(),
             Source::List(words) => {
                 let pairs: Vec<String> = words
                     .iter()

@@ -1,7 +1,8 @@
 //! `--netns NAME|PATH`: two named namespaces with different tables, each listed, changed,
 //! saved, restored and applied through `--netns` (by name and by path), judged by the
 //! reference ipvsadm run with `ip netns exec`; neither ever sees the other's rules, nor
-//! does the namespace the command was started in.
+//! does the namespace the command was started in. And bash completes the services of
+//! the namespace `--netns` names.
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -153,6 +154,91 @@ fn each_namespace_keeps_its_own_table() {
         assert_eq!(blue.reference_save(), "");
         assert_eq!(red.reference_save(), wanted);
         assert_eq!(rs_ok(&["-Sn"], ""), "");
+    });
+}
+
+/// What rsipvsadm's bash completion offers for `words` (the last one being completed),
+/// run by the bash of the payload with `completions/rsipvsadm.bash` (tests/run puts
+/// both in; `rsipvsadm` on PATH is the binary under test), in the current namespace.
+fn bash_offers(words: &[&str]) -> Vec<String> {
+    let completions = std::env::var("RSIPVSADM_COMPLETIONS")
+        .expect("RSIPVSADM_COMPLETIONS (set by tests/run) names the completions directory");
+    let bin = rsipvsadm_bin();
+    let bin_dir = bin.parent().expect("rsipvsadm's directory");
+    let script = r#"
+        source "$RSIPVSADM_COMPLETIONS/rsipvsadm.bash"
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(( $# - 1 ))
+        COMP_LINE="$*"
+        COMP_POINT=${#COMP_LINE}
+        _rsipvsadm_complete "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+        printf '%s
+' "${COMPREPLY[@]}"
+    "#;
+    let out = run_with_timeout(
+        Command::new(bin_dir.join("bash"))
+            .args(["--norc", "--noprofile", "-c", script, "bash"])
+            .args(words)
+            .env("RSIPVSADM_COMPLETIONS", completions)
+            .env(
+                "PATH",
+                format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin_dir.display()),
+            ),
+        None,
+        Duration::from_secs(60),
+    );
+    let mut offers: Vec<String> = ok(out, &format!("bash completion of {words:?}"))
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    offers.sort();
+    offers
+}
+
+#[test]
+fn bash_completes_the_services_of_the_namespace_netns_names() {
+    netns_test_alone(|| {
+        let red = NamedNetns::new("rsipvsadm-test-red");
+        rs_ok(&["--netns", &red.0, "-R"], RED);
+        rs_ok(
+            &["--netns", &red.0, "-A", "-u", "10.1.0.2:53", "-s", "wlc"],
+            "",
+        );
+        // The namespace the shell runs in has services of its own.
+        rs_ok(&["-R"], BLUE);
+        rs_ok(&["-A", "-t", "10.2.0.2:80", "-s", "rr"], "");
+
+        assert!(bash_offers(&["rsipvsadm", "--netns", ""]).contains(&red.0));
+        assert_eq!(bash_offers(&["rsipvsadm", "-d", "-t", ""]), ["10.2.0.2:80"]);
+        assert_eq!(bash_offers(&["rsipvsadm", "-d", "-f", ""]), ["7"]);
+        for netns in [
+            format!("--netns={}", red.0),
+            format!("--netns={}", red.path()),
+        ] {
+            assert_eq!(
+                bash_offers(&["ipvsadm", &netns, "-d", "-t", ""]),
+                ["10.1.0.1:80"],
+                "{netns}"
+            );
+        }
+        assert_eq!(
+            bash_offers(&["rsipvsadm", "--netns", &red.0, "-e", "-u", "10."]),
+            ["10.1.0.2:53"]
+        );
+        assert!(bash_offers(&["rsipvsadm", "--netns", &red.0, "-d", "-f", ""]).is_empty());
+        // A namespace that does not exist: nothing, and no word on stderr (ok()).
+        assert_eq!(
+            bash_offers(&[
+                "rsipvsadm",
+                "--netns",
+                "rsipvsadm-no-such-ns",
+                "-d",
+                "-t",
+                "10."
+            ]),
+            ["10."]
+        );
     });
 }
 
