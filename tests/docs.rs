@@ -413,8 +413,8 @@ impl Drop for Shells {
     }
 }
 
-/// The named namespaces of the tests' machine, through the completions'
-/// `RSIPVSADM_NETNS_DIR`: plain files, so that `rsipvsadm --netns` cannot enter them.
+/// The named namespaces the completions see in the tests (through
+/// `RSIPVSADM_NETNS_DIR`): plain files, so that `rsipvsadm --netns` cannot enter them.
 const NAMESPACES: [&str; 3] = ["blue", "red", "green"];
 
 /// The table of the namespace "blue", as `rsipvsadm --netns blue -S -n` prints it there
@@ -778,7 +778,8 @@ fn bash_completes_namespaces_and_the_services_of_the_one_named() {
         bash_offers(&["rsipvsadm", "-d", "--netns=blue", "-u", "198.51.100.2:"]),
         sorted(&["53"])
     );
-    // One that cannot be listed (not root, no such namespace): nothing is offered.
+    // Without --netns the shell's own services; with a namespace that cannot be listed
+    // (not root, no such namespace) nothing.
     assert_eq!(
         bash_offers(&["rsipvsadm", "-d", "-u", "192."]),
         sorted(&["192.0.2.53:53"])

@@ -1,8 +1,8 @@
 # Hand-written part of rsipvsadm's zsh completion (completions/hooks/rsipvsadm.zsh),
 # added by the generator (tests/completion) to clap's script, which completes options,
 # verbs and fixed values. This part completes what is only known when Tab is pressed:
-# live virtual services, interface names and network namespaces. _rsipvsadm_values, generated from the
-# option table, says which option takes what.
+# live virtual services, interface names and network namespaces. _rsipvsadm_values,
+# generated from the option table, says which option takes what.
 
 # The virtual services of protocol $1 (TCP, UDP, SCTP, or FWM for fwmarks) in the
 # kernel's table, from /proc/net/ip_vs, which any user may read ($RSIPVSADM_PROC_IP_VS

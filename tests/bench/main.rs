@@ -5,7 +5,8 @@
 //! Every measurement runs in a fresh network namespace (an empty IPVS table of its own).
 //! The tools are started with argv[0] "ipvsadm" by a small helper (this program in
 //! `--measure` mode) that times them with `Instant` from spawn to `wait4`, which also
-//! gives the tool's peak resident memory.
+//! gives the tool's peak resident memory, and starts them at a fixed address layout
+//! (`measure::Layout`: randomized, emulation makes every start translate code afresh).
 //! Results go into one table, always printed in full; the exit status is 0 only if every
 //! target is met and every output check passed. With `RSIPVSADM_BENCH_SMALL=1` every
 //! row is measured once on a tiny table: the table's shape and the checks count, the

@@ -1,7 +1,8 @@
 //! The generator of `completions/`: clap_complete's scripts for the clap tree of
 //! `rsipvsadm::cli::spec`, registered for both names (`rsipvsadm` and `ipvsadm`), with the
-//! values only known when Tab is pressed (live services, interfaces, the next word of
-//! `-b`'s list, named namespaces) completed by the hand-written hooks in `completions/hooks/`.
+//! values only known when Tab is pressed (live services, interfaces, named namespaces,
+//! the next word of `-b`'s list) completed by the hand-written hooks in
+//! `completions/hooks/`.
 //!
 //! Which option's value is completed how is decided here from the clap tree (value name,
 //! value delimiter, possible values), so options and values keep one definition; the

@@ -172,8 +172,7 @@ fn bash_offers(words: &[&str]) -> Vec<String> {
         COMP_LINE="$*"
         COMP_POINT=${#COMP_LINE}
         _rsipvsadm_complete "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-        printf '%s
-' "${COMPREPLY[@]}"
+        printf '%s\n' "${COMPREPLY[@]}"
     "#;
     let out = run_with_timeout(
         Command::new(bin_dir.join("bash"))
