@@ -478,9 +478,12 @@ vm_boot() {
 	# loglevel=2: the console shows a panic's and an oops's first lines (KERN_EMERG and
 	# KERN_ALERT) and nothing else of the kernel's: with loglevel=0 a panic stopped the
 	# VM without a word (once, trixie, differential tests, 2026-11-26; not seen again).
+	# softlockup_panic=1: a CPU stuck in the kernel for 20 s stops the VM at once, with
+	# "BUG: soft lockup ... [task]" and the panic on the console, instead of leaving a
+	# test nobody can kill to the timeout (tests/traffic/main.rs, keep_ipvs_hooks).
 	timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 2 -m 2048 \
 		-nographic -no-reboot -nic none "${firmware[@]}" -kernel "$VM_KDIR/vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0 quiet loglevel=2 panic=-1 rsipvsadm.nonce=$nonce" \
+		-append "console=ttyS0 quiet loglevel=2 panic=-1 softlockup_panic=1 rsipvsadm.nonce=$nonce" \
 		</dev/null >"$work/console" 2>&1 &
 	qpid=$!
 	VM_CLEANUP_PIDS+=("$qpid")
