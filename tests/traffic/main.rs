@@ -41,13 +41,14 @@ fn serial() -> MutexGuard<'static, ()> {
 /// IPVS registers its hooks with a namespace's first service and unregisters them with
 /// its last. When no namespace has a service, the kernel flips the static keys of those
 /// hooks, which rewrites call sites of the kernel's code (text_poke_bp: an int3 first,
-/// then the new bytes; 7 sites for IPv4's hooks, counted with kprobes on 6.1). A test that flushes its only table
-/// under traffic (`ipvsadm -C`, reload.rs) did that while packets ran through the sites.
-/// Under QEMU 7.2's software emulation a CPU then kept executing the int3 it had
-/// translated after memory held the new instruction again: the kernel's int3 handler saw
-/// no int3 there and sent it back, forever (soft lockup at ip_local_deliver+0x5c, in 2 of
-/// 6 runs of these tests on 6.1; the VM then ran into its timeout). A real CPU
-/// sees the new bytes. With these services no test's flush flips a key.
+/// then the new bytes; 7 sites for IPv4's hooks, counted with kprobes on 6.1). A test
+/// that flushes its only table under traffic (`ipvsadm -C`, reload.rs) did that while
+/// packets ran through the sites. Under QEMU 7.2's software emulation a CPU then kept
+/// executing the int3 it had translated after memory held the new instruction again:
+/// the kernel's int3 handler saw no int3 there and sent it back, forever (soft lockup at
+/// ip_local_deliver+0x5c, in 2 of 6 runs of these tests on 6.1; the VM then ran into its
+/// timeout). A real CPU sees the new bytes. With these services no test's flush flips a
+/// key.
 fn keep_ipvs_hooks() {
     let (started, outcome) = mpsc::channel();
     thread::Builder::new()
